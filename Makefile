@@ -1,0 +1,49 @@
+# proxylab — build, test, demo, bench.
+SHELL := /bin/bash
+GO      ?= go
+BIN     := bin/proxylab
+PKGS    := ./...
+TESTTIMEOUT ?= 20m
+
+.PHONY: all build test test-short demo bench fuzz lint tidy clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -o $(BIN) ./cmd/proxylab
+
+## test: every Ginkgo suite, with the race detector.
+test:
+	$(GO) vet $(PKGS)
+	$(GO) test -race -count=1 -timeout $(TESTTIMEOUT) $(PKGS) 2>&1 | tee .test.log; \
+	  status=$${PIPESTATUS[0]}; \
+	  passed=$$(grep -c '^ok ' .test.log); failed=$$(grep -c '^FAIL	' .test.log); \
+	  echo "packages: $$passed passed, $$failed failed"; exit $$status
+
+## test-short: the same without the race detector (quicker while editing).
+test-short:
+	$(GO) test -count=1 -timeout $(TESTTIMEOUT) $(PKGS)
+
+## demo: play the shipped demo scenarios in-process on loopback.
+demo: build
+	./$(BIN) run scenarios/demo --report demo-report
+
+## bench: the standard benchmark set (not part of test).
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem ./proxy/... ./loadgen/...
+	./$(BIN) bench --duration 5s
+
+## fuzz: every fuzz target for a bounded time each.
+FUZZTIME ?= 20s
+fuzz:
+	./.ci/fuzz $(FUZZTIME)
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+tidy:
+	$(GO) mod tidy
+
+clean:
+	rm -rf bin demo-report .test.log
