@@ -1,0 +1,16 @@
+// Package proxy holds what the forward and the reverse proxy share: the
+// listener and server with every timeout and limit set, graceful shutdown that
+// also closes hijacked connections (WebSocket, CONNECT tunnels), the
+// hop-by-hop header rules and Via, the JSON access log, the Prometheus
+// metrics, and the one mapping from errors to HTTP statuses.
+//
+//	client ──▶ Server (timeouts, limits, hijack tracking)
+//	              │
+//	              ▼
+//	          handler (proxy/reverse or proxy/forward)
+//	              │  RemoveHopByHop · AddVia · ViaContains
+//	              ├──▶ upstream
+//	              │
+//	              ├── error? ──▶ StatusFor(err) ──▶ WriteError
+//	              └── AccessLog.Log(entry) · Metrics
+package proxy
