@@ -12,7 +12,14 @@ type factory func(cfg Config) (Balancer, error)
 // registry is the one table of policies, keyed by the name used in
 // configuration files and flags. Add a policy here and nowhere else.
 var registry = map[string]factory{
-	"round_robin": func(cfg Config) (Balancer, error) { return NewRoundRobin(cfg), nil },
+	"round_robin":          func(cfg Config) (Balancer, error) { return NewRoundRobin(cfg), nil },
+	"weighted_round_robin": func(cfg Config) (Balancer, error) { return NewWeightedRoundRobin(cfg), nil },
+	"least_conn":           func(cfg Config) (Balancer, error) { return NewLeastConn(cfg), nil },
+	"p2c":                  func(cfg Config) (Balancer, error) { return NewP2C(cfg), nil },
+	"random":               func(cfg Config) (Balancer, error) { return NewRandom(cfg), nil },
+	"consistent_hash":      func(cfg Config) (Balancer, error) { return NewConsistentHash(cfg) },
+	"sticky_cookie":        func(cfg Config) (Balancer, error) { return NewStickyCookie(cfg) },
+	"first":                func(cfg Config) (Balancer, error) { return NewFirst(cfg), nil },
 }
 
 // New builds the policy cfg.Policy names, with cfg's zero fields defaulted.
