@@ -1,0 +1,168 @@
+package loadgen
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"sync"
+	"time"
+)
+
+// connSlot holds the keep-alive connection of one worker.
+type connSlot struct {
+	mu sync.Mutex // held for the whole request: one request per connection at a time
+	c  *fastConn
+}
+
+func (sl *connSlot) close() {
+	if !sl.mu.TryLock() {
+		return // in use: the request closes it when it sees the doer closed
+	}
+	if sl.c != nil {
+		_ = sl.c.nc.Close()
+		sl.c = nil
+	}
+	sl.mu.Unlock()
+}
+
+// fastConn is one HTTP/1.1 connection and its read buffer.
+type fastConn struct {
+	nc net.Conn
+	br *bufio.Reader
+}
+
+// slot returns worker w's connection slot, creating it on first use.
+func (d *HTTPDoer) slot(w int) *connSlot {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return nil
+	}
+	if w < 0 {
+		w = 0
+	}
+	for len(d.slots) <= w {
+		d.slots = append(d.slots, &connSlot{})
+	}
+	return d.slots[w]
+}
+
+// doFast sends the pre-serialized request on the worker's connection (dialing
+// when it has none) and parses the response. A reused connection that fails
+// before any response byte (the server closed it while idle) is retried once
+// on a fresh one.
+func (d *HTTPDoer) doFast(ctx context.Context, s Slot) Result {
+	start := time.Now()
+	res := Result{Start: start, Tags: Tags{Client: d.cfg.Client}}
+	sl := d.slot(s.Worker)
+	if sl == nil {
+		res.Err = classify(ctx, errClosed)
+		return res
+	}
+	if !sl.mu.TryLock() {
+		// Another request holds this worker's connection (workers of two
+		// phases overlapping): use a connection of its own.
+		sl = &connSlot{}
+		sl.mu.Lock()
+		defer sl.close()
+	}
+	defer sl.mu.Unlock()
+
+	deadline := start.Add(d.cfg.Timeout)
+	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
+		deadline = dl
+	}
+	for attempt := 0; ; attempt++ {
+		reused := sl.c != nil
+		if !reused {
+			c, err := d.dialConn(ctx, deadline)
+			if err != nil {
+				res.Err = classify(ctx, err)
+				res.Raw = time.Since(start)
+				return res
+			}
+			sl.c = c
+		}
+		got, keep, err := d.roundTrip(ctx, sl.c, deadline, &res)
+		if err == nil && keep && !d.isClosed() {
+			res.Raw = time.Since(start)
+			return res
+		}
+		_ = sl.c.nc.Close()
+		sl.c = nil
+		if err == nil {
+			res.Raw = time.Since(start)
+			return res
+		}
+		if reused && !got && attempt == 0 && ctx.Err() == nil && time.Now().Before(deadline) {
+			continue
+		}
+		res.Status, res.Bytes = 0, 0
+		res.Err = classify(ctx, err)
+		res.Raw = time.Since(start)
+		return res
+	}
+}
+
+func (d *HTTPDoer) isClosed() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.closed
+}
+
+func (d *HTTPDoer) dialConn(ctx context.Context, deadline time.Time) (*fastConn, error) {
+	dctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	nc, err := d.dial(dctx, "tcp", d.dialAddr)
+	if err != nil {
+		return nil, err
+	}
+	if tc, ok := nc.(*net.TCPConn); ok {
+		_ = tc.SetNoDelay(true)
+	}
+	return &fastConn{nc: nc, br: bufio.NewReaderSize(nc, 16<<10)}, nil
+}
+
+// roundTrip writes the request and reads one response into res. got reports
+// whether any response byte arrived; keep whether the connection may be
+// reused.
+func (d *HTTPDoer) roundTrip(ctx context.Context, c *fastConn, deadline time.Time, res *Result) (got, keep bool, err error) {
+	if err := c.nc.SetDeadline(deadline); err != nil {
+		return false, false, err
+	}
+	stop := context.AfterFunc(ctx, func() { _ = c.nc.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	if _, err := c.nc.Write(d.request); err != nil {
+		return false, false, err
+	}
+	if _, err := c.br.Peek(1); err != nil {
+		return false, false, err
+	}
+	r := responseReader{br: c.br, head: d.cfg.Method == "HEAD", serverHdr: d.serverHdr}
+	if err := r.read(); err != nil {
+		return true, false, err
+	}
+	res.Status, res.Bytes = r.status, r.bodyBytes
+	if r.server != "" {
+		res.Tags.Server = r.server
+	}
+	return true, r.keepAlive && !d.cfg.NoKeepAlive, nil
+}
+
+// discardN reads and drops n bytes.
+func discardN(br *bufio.Reader, n int64) (int64, error) {
+	var done int64
+	for done < n {
+		k := min(n-done, 1<<30)
+		m, err := br.Discard(int(k))
+		done += int64(m)
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return done, err
+		}
+	}
+	return done, nil
+}
