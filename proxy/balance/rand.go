@@ -31,3 +31,11 @@ func (l *lockedRand) Float64() float64 {
 	l.mu.Unlock()
 	return v
 }
+
+// Uint64 returns a random 64-bit number.
+func (l *lockedRand) Uint64() uint64 {
+	l.mu.Lock()
+	v := l.r.Uint64()
+	l.mu.Unlock()
+	return v
+}
