@@ -1,0 +1,253 @@
+package forward
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/proxylab/proxylab/proxy"
+)
+
+// serveHTTP forwards one absolute-form request. The upstream connection is
+// keyed by the vetted IP:port (not the name), so the Transport pools
+// keep-alive connections per address and never re-resolves; the Host header
+// keeps the authority the client asked for.
+func (p *Proxy) serveHTTP(w http.ResponseWriter, r *http.Request, pol *policy, rec *record) {
+	if r.URL.Scheme != "http" {
+		p.refuse(w, pol, rec, deny(http.StatusBadRequest, "http_request_error", "scheme",
+			"scheme %q is not served in absolute-form; want http://, or CONNECT for https", r.URL.Scheme))
+		return
+	}
+	if r.URL.User != nil {
+		p.refuse(w, pol, rec, deny(http.StatusBadRequest, "http_request_error", "authority",
+			"userinfo in the request URL is not allowed"))
+		return
+	}
+	host, port, err := parseAuthority(r.URL.Host, 80)
+	if err != nil {
+		p.refuse(w, pol, rec, &Denial{Status: http.StatusBadRequest, Kind: "http_request_error", Rule: "authority",
+			Detail: "bad request target", Err: err})
+		return
+	}
+	if handled := p.maxForwards(w, r, pol, rec); handled {
+		return
+	}
+	rt, d := p.decide(r.Context(), pol, host, port, false, localAddrPort(r.Context()))
+	if d != nil {
+		p.refuse(w, pol, rec, d)
+		return
+	}
+	rec.allow(rt)
+	rec.target = r.URL.String()
+
+	out := r.Clone(r.Context())
+	out.RequestURI = ""
+	out.Host = r.URL.Host
+	out.URL.Host = rt.target()
+	transport := p.transportFor(pol, rt.parent)
+	if rt.parent == nil {
+		out.URL.Host = rt.dial.String()
+	}
+	proxy.RemoveHopByHop(out.Header)
+	proxy.StripH2CUpgrade(out.Header)
+	proxy.AddVia(out.Header, r.Proto, pol.cfg.Via)
+	if r.ContentLength == 0 && len(r.TransferEncoding) == 0 {
+		out.Body = nil
+	}
+	var cb *countingBody
+	if out.Body != nil {
+		cb = &countingBody{ReadCloser: out.Body}
+		out.Body = cb
+	}
+	if _, ok := out.Header["User-Agent"]; !ok {
+		out.Header["User-Agent"] = nil // do not let the Transport add Go's own
+	}
+
+	resp, err := transport.RoundTrip(out)
+	if cb != nil {
+		rec.up = cb.n
+	}
+	if err != nil {
+		// The policy allowed it; the upstream failed. The record stays
+		// "allowed" with the failure's status and kind.
+		d := upstreamDenial("request to "+rt.target(), err)
+		if d.Kind != "client_canceled" {
+			d.write(w, pol.cfg.Via)
+		}
+		rec.status, rec.kind = d.Status, d.Kind
+		p.finish(rec)
+		return
+	}
+	defer resp.Body.Close()
+	p.copyResponse(w, resp, r, pol, rt, rec)
+	if cb != nil {
+		rec.up = cb.n
+	}
+	p.finish(rec)
+}
+
+// copyResponse relays the upstream response, minus hop-by-hop headers, plus
+// Via, streaming the body (flushing when its length is unknown).
+func (p *Proxy) copyResponse(w http.ResponseWriter, resp *http.Response, r *http.Request, pol *policy, rt route, rec *record) {
+	h := w.Header()
+	parentAuth := rt.parent != nil && resp.StatusCode == http.StatusProxyAuthRequired
+	challenge := resp.Header.Values("Proxy-Authenticate")
+	proxy.RemoveHopByHop(resp.Header)
+	for k, vv := range resp.Header {
+		h[k] = vv
+	}
+	if parentAuth {
+		// The parent refused our credentials: pass its 407 through, with its
+		// challenge, and say in Proxy-Status which hop answered.
+		h["Proxy-Authenticate"] = challenge
+		h.Set("Proxy-Status", fmt.Sprintf("%s; error=http_request_denied; details=%q", pol.cfg.Via,
+			"parent proxy "+rt.parent.url.Host+" answered 407"))
+		rec.kind = "parent_auth"
+	}
+	proxy.AddVia(h, resp.Proto, pol.cfg.Via)
+	if resp.ContentLength >= 0 && r.Method != http.MethodHead {
+		h.Set("Content-Length", strconv.FormatInt(resp.ContentLength, 10))
+	}
+	rec.status = resp.StatusCode
+	w.WriteHeader(resp.StatusCode)
+	var dst io.Writer = w
+	if resp.ContentLength < 0 {
+		dst = flushWriter{w: w, rc: http.NewResponseController(w)}
+	}
+	n, _ := io.Copy(dst, resp.Body)
+	rec.down = n
+}
+
+// maxForwards answers OPTIONS and TRACE whose Max-Forwards is 0 itself and
+// decrements it otherwise (RFC 9110 §7.6.2). It reports whether it answered.
+func (p *Proxy) maxForwards(w http.ResponseWriter, r *http.Request, pol *policy, rec *record) bool {
+	if r.Method != http.MethodOptions && r.Method != http.MethodTrace {
+		return false
+	}
+	v := r.Header.Get("Max-Forwards")
+	if v == "" {
+		return false
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n < 0 {
+		p.refuse(w, pol, rec, deny(http.StatusBadRequest, "http_request_error", "max-forwards",
+			"Max-Forwards %q, want a non-negative integer", v))
+		return true
+	}
+	if n > 0 {
+		r.Header.Set("Max-Forwards", strconv.Itoa(n-1))
+		return false
+	}
+	rec.allowed, rec.rule, rec.status = true, "max-forwards", http.StatusOK
+	proxy.AddVia(w.Header(), r.Proto, pol.cfg.Via)
+	if r.Method == http.MethodOptions {
+		w.Header().Set("Allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, TRACE, CONNECT")
+		w.Header().Set("Content-Length", "0")
+		w.WriteHeader(http.StatusOK)
+		p.finish(rec)
+		return true
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s %s\r\n", r.Method, r.RequestURI, r.Proto)
+	echo := r.Header.Clone()
+	for _, k := range []string{"Proxy-Authorization", "Authorization", "Cookie"} {
+		echo.Del(k) // never reflect credentials (RFC 9110 §9.3.8)
+	}
+	_ = echo.Write(&b)
+	w.Header().Set("Content-Type", "message/http")
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.WriteString(w, b.String())
+	p.finish(rec)
+	return true
+}
+
+// newTransport builds the upstream Transport. With parent nil it dials only
+// the vetted IP:port the request URL carries; with a parent it sends every
+// request there.
+func (p *Proxy) newTransport(parent *url.URL, responseHeader time.Duration) *http.Transport {
+	t := &http.Transport{
+		DialContext:            p.transportDial(parent != nil),
+		MaxIdleConns:           1024,
+		MaxIdleConnsPerHost:    64,
+		IdleConnTimeout:        90 * time.Second,
+		ExpectContinueTimeout:  time.Second,
+		DisableCompression:     true, // relay bytes as they are
+		ForceAttemptHTTP2:      false,
+		MaxResponseHeaderBytes: 64 << 10,
+	}
+	t.ResponseHeaderTimeout = responseHeader
+	if parent != nil {
+		t.Proxy = http.ProxyURL(parent)
+	}
+	return t
+}
+
+// transportDial refuses anything but an IP:port for direct transports: the
+// request URL must already carry the vetted address.
+func (p *Proxy) transportDial(toParent bool) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		pol := p.pol.Load()
+		ctx, cancel := context.WithTimeout(ctx, pol.cfg.Timeouts.Dial)
+		defer cancel()
+		if !toParent {
+			if _, err := netip.ParseAddrPort(addr); err != nil {
+				return nil, fmt.Errorf("forward transport: refusing to dial unvetted address %q", addr)
+			}
+		}
+		return p.dialer.DialContext(ctx, network, addr)
+	}
+}
+
+// transportFor returns the pooled Transport for a route: one per parent
+// and response-header timeout, and one for direct routes. Transports are
+// built on first use and kept until Close.
+func (p *Proxy) transportFor(pol *policy, par *parentRoute) *http.Transport {
+	rht := pol.cfg.Timeouts.ResponseHeader
+	key := "direct " + rht.String()
+	var u *url.URL
+	if par != nil {
+		c := *par.url
+		if par.user != "" {
+			c.User = url.UserPassword(par.user, par.pass)
+		}
+		u = &c
+		key = c.String() + " " + rht.String()
+	}
+	if t, ok := p.transports.Load(key); ok {
+		return t.(*http.Transport)
+	}
+	actual, _ := p.transports.LoadOrStore(key, p.newTransport(u, rht))
+	return actual.(*http.Transport)
+}
+
+// countingBody counts request body bytes sent upstream.
+type countingBody struct {
+	io.ReadCloser
+	n int64
+}
+
+func (c *countingBody) Read(b []byte) (int, error) {
+	n, err := c.ReadCloser.Read(b)
+	c.n += int64(n)
+	return n, err
+}
+
+// flushWriter flushes after every write so streamed bodies (SSE, chunked)
+// reach the client as they arrive.
+type flushWriter struct {
+	w  io.Writer
+	rc *http.ResponseController
+}
+
+func (f flushWriter) Write(b []byte) (int, error) {
+	n, err := f.w.Write(b)
+	_ = f.rc.Flush()
+	return n, err
+}

@@ -1,0 +1,150 @@
+package forward
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// tunnelSet tracks open tunnels so Close can end them all.
+type tunnelSet struct {
+	mu sync.Mutex
+	m  map[*tunnel]struct{}
+}
+
+func (s *tunnelSet) add(t *tunnel) {
+	s.mu.Lock()
+	if s.m == nil {
+		s.m = make(map[*tunnel]struct{})
+	}
+	s.m[t] = struct{}{}
+	s.mu.Unlock()
+}
+
+func (s *tunnelSet) remove(t *tunnel) {
+	s.mu.Lock()
+	delete(s.m, t)
+	s.mu.Unlock()
+}
+
+func (s *tunnelSet) len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.m)
+}
+
+func (s *tunnelSet) closeAll() {
+	s.mu.Lock()
+	ts := make([]*tunnel, 0, len(s.m))
+	for t := range s.m {
+		ts = append(ts, t)
+	}
+	s.mu.Unlock()
+	for _, t := range ts {
+		t.close()
+	}
+}
+
+// tunnel is one relayed connection pair. client is the connection as
+// accepted (it may be the proxy's limitConn wrapper, whose Close releases
+// the connection slot); the relay itself uses the raw sockets underneath.
+type tunnel struct {
+	client, upstream net.Conn
+	once             sync.Once
+}
+
+func (t *tunnel) close() {
+	t.once.Do(func() {
+		_ = t.client.Close()
+		if t.upstream != nil {
+			_ = t.upstream.Close()
+		}
+	})
+}
+
+// errTunnelIdle ends a tunnel in which nothing moved for TunnelIdle.
+var errTunnelIdle = errors.New("tunnel idle timeout")
+
+// relay copies both ways until both sides are done, then closes both. It
+// keeps splice(2): each direction is one io.Copy between the raw
+// *net.TCPConns (bytes are counted from io.Copy's return value, never by a
+// wrapper). A direction that reaches EOF half-closes its destination
+// (CloseWrite) and the other direction goes on. Idleness is checked with
+// read deadlines: each direction re-arms a deadline of idle; when a period
+// ends with no byte moved in it and the other direction's last period was
+// idle too (or it is finished), the tunnel is closed.
+func (p *Proxy) relay(t *tunnel, idle time.Duration) (up, down int64, err error) {
+	client, upstream := rawConn(t.client), t.upstream
+	clearDeadlines(client)
+	clearDeadlines(upstream)
+	var st idleState
+	var wg sync.WaitGroup
+	var downErr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		down, downErr = pipe(client, upstream, idle, &st, 1)
+		if downErr != nil {
+			t.close() // unblock the other direction
+		}
+	}()
+	up, err = pipe(upstream, client, idle, &st, 0)
+	if err != nil {
+		t.close()
+	}
+	wg.Wait()
+	t.close()
+	return up, down, errors.Join(err, downErr)
+}
+
+// idleState is shared by the two directions of a tunnel.
+type idleState struct {
+	idle [2]atomic.Bool // the direction's last deadline period moved nothing, or it is done
+}
+
+// pipe copies src to dst until EOF (then half-closes dst), an error, or the
+// tunnel goes idle.
+func pipe(dst, src net.Conn, idle time.Duration, st *idleState, me int) (int64, error) {
+	var total int64
+	for {
+		_ = src.SetReadDeadline(time.Now().Add(idle))
+		n, err := io.Copy(dst, src)
+		total += n
+		if err == nil { // EOF from src
+			st.idle[me].Store(true)
+			closeWrite(dst)
+			return total, nil
+		}
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			st.idle[me].Store(true)
+			if isClosedConn(err) {
+				return total, nil // the other direction or Close ended the tunnel
+			}
+			return total, err
+		}
+		if n > 0 {
+			st.idle[me].Store(false)
+			continue
+		}
+		st.idle[me].Store(true)
+		if st.idle[1-me].Load() {
+			return total, errTunnelIdle
+		}
+	}
+}
+
+// closeWrite half-closes c when it can, so the peer sees EOF while the
+// other direction keeps flowing.
+func closeWrite(c net.Conn) {
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+		return
+	}
+	_ = c.Close()
+}
+
+func isClosedConn(err error) bool { return errors.Is(err, net.ErrClosed) }
