@@ -67,8 +67,11 @@ func (p *Proxy) serveConnect(w http.ResponseWriter, r *http.Request, pol *policy
 	defer untrack()
 	rec.status = http.StatusOK
 	t := &tunnel{client: conn, upstream: upstream}
-	p.tunnels.add(t)
 	defer p.tunnels.remove(t)
+	if !p.track(&p.tunnels, t) {
+		p.finish(rec)
+		return
+	}
 
 	clearDeadlines(conn)
 	if _, err := io.WriteString(conn, "HTTP/1.1 200 Connection established\r\nVia: 1.1 "+pol.cfg.Via+"\r\n\r\n"); err != nil {

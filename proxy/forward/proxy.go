@@ -35,6 +35,7 @@ type Proxy struct {
 	conns       atomic.Int64
 	tunnelSlots atomic.Int64
 	tunnels     tunnelSet
+	handshakes  tunnelSet // SOCKS5 sessions not yet relaying
 	selfMu      sync.RWMutex
 	self        []netip.AddrPort
 
@@ -167,6 +168,7 @@ func (p *Proxy) Close() error {
 	p.closeOnce.Do(func() {
 		p.cancel()
 		p.tunnels.closeAll()
+		p.handshakes.closeAll()
 		p.transports.Range(func(_, v any) bool {
 			v.(*http.Transport).CloseIdleConnections()
 			return true

@@ -16,6 +16,17 @@ type tunnelSet struct {
 	m  map[*tunnel]struct{}
 }
 
+// track adds t and reports whether the proxy is still open; after Close it
+// closes t itself, so no tunnel outlives Close.
+func (p *Proxy) track(s *tunnelSet, t *tunnel) bool {
+	s.add(t)
+	if p.ctx.Err() != nil {
+		t.close()
+		return false
+	}
+	return true
+}
+
 func (s *tunnelSet) add(t *tunnel) {
 	s.mu.Lock()
 	if s.m == nil {
@@ -53,17 +64,39 @@ func (s *tunnelSet) closeAll() {
 // accepted (it may be the proxy's limitConn wrapper, whose Close releases
 // the connection slot); the relay itself uses the raw sockets underneath.
 type tunnel struct {
-	client, upstream net.Conn
-	once             sync.Once
+	client   net.Conn
+	mu       sync.Mutex
+	upstream net.Conn
+	closed   bool
 }
 
+// setUpstream attaches the upstream side; it reports false (and closes c)
+// when the tunnel was closed meanwhile.
+func (t *tunnel) setUpstream(c net.Conn) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		_ = c.Close()
+		return false
+	}
+	t.upstream = c
+	return true
+}
+
+// close closes both sides once; safe from any goroutine.
 func (t *tunnel) close() {
-	t.once.Do(func() {
-		_ = t.client.Close()
-		if t.upstream != nil {
-			_ = t.upstream.Close()
-		}
-	})
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return
+	}
+	t.closed = true
+	up := t.upstream
+	t.mu.Unlock()
+	_ = t.client.Close()
+	if up != nil {
+		_ = up.Close()
+	}
 }
 
 // errTunnelIdle ends a tunnel in which nothing moved for TunnelIdle.
@@ -78,7 +111,9 @@ var errTunnelIdle = errors.New("tunnel idle timeout")
 // ends with no byte moved in it and the other direction's last period was
 // idle too (or it is finished), the tunnel is closed.
 func (p *Proxy) relay(t *tunnel, idle time.Duration) (up, down int64, err error) {
+	t.mu.Lock()
 	client, upstream := rawConn(t.client), t.upstream
+	t.mu.Unlock()
 	clearDeadlines(client)
 	clearDeadlines(upstream)
 	var st idleState
