@@ -9,6 +9,7 @@ import (
 // subcommands is the one registry of proxylab's commands; each lives in its own file.
 var subcommands = []func() *cobra.Command{
 	newVersionCommand,
+	newLoadCommand,
 	newServeCommand,
 }
 
