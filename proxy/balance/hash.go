@@ -50,8 +50,10 @@ func (p *ConsistentHash) Pick(r *http.Request, candidates []*Upstream) *Upstream
 	}
 	kh := fnv64(key)
 	var total int64
+	sameWeight := true
 	for _, u := range candidates {
 		total += u.InFlight()
+		sameWeight = sameWeight && u.Weight() == candidates[0].Weight()
 	}
 	limit := int64(math.Ceil(p.loadFactor * float64(total+1) / float64(n)))
 	now := p.slow.now()
@@ -60,7 +62,12 @@ func (p *ConsistentHash) Pick(r *http.Request, candidates []*Upstream) *Upstream
 	topScore, bestScore := math.Inf(-1), math.Inf(-1)
 	for _, u := range candidates {
 		h := mix64(kh ^ mix64(fnv64(u.Name)))
-		score := float64(u.Weight()) / -math.Log(unit(h))
+		// With equal weights the order of w / -ln(u) is the order of h:
+		// skip the logarithm on the common path.
+		score := float64(h)
+		if !sameWeight {
+			score = float64(u.Weight()) / -math.Log(unit(h))
+		}
 		if score > topScore {
 			top, topScore = u, score
 		}

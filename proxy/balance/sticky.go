@@ -20,8 +20,9 @@ type StickyCookie struct {
 	key      []byte
 	fallback *RoundRobin
 
-	mu   sync.RWMutex
-	macs map[string]string // server name → cookie value
+	mu    sync.RWMutex
+	macs  map[string]string // server name → cookie value
+	names map[string]string // cookie value → server name
 }
 
 // NewStickyCookie returns the sticky_cookie policy.
@@ -34,7 +35,8 @@ func NewStickyCookie(cfg Config) (*StickyCookie, error) {
 	if len(key) == 0 {
 		key = binary.BigEndian.AppendUint64([]byte("proxylab-sticky:"), cfg.Seed)
 	}
-	return &StickyCookie{cookie: cfg.Cookie, key: key, fallback: NewRoundRobin(cfg), macs: make(map[string]string)}, nil
+	return &StickyCookie{cookie: cfg.Cookie, key: key, fallback: NewRoundRobin(cfg),
+		macs: make(map[string]string), names: make(map[string]string)}, nil
 }
 
 // Pick returns the server the cookie names when it is a candidate, else the
@@ -45,9 +47,11 @@ func (p *StickyCookie) Pick(r *http.Request, candidates []*Upstream) *Upstream {
 	}
 	if r != nil {
 		if c, err := r.Cookie(p.cookie); err == nil && c.Value != "" {
-			for _, u := range candidates {
-				if p.value(u.Name) == c.Value {
-					return u
+			if name, ok := p.name(c.Value, candidates); ok {
+				for _, u := range candidates {
+					if u.Name == name {
+						return u
+					}
 				}
 			}
 		}
@@ -81,6 +85,23 @@ func (p *StickyCookie) Chosen(w http.ResponseWriter, r *http.Request, u *Upstrea
 // named name (for tests and tools that build requests by hand).
 func (p *StickyCookie) CookieValue(name string) string { return p.value(name) }
 
+// name returns the server name a cookie value pins to, among the names seen
+// so far and those of candidates.
+func (p *StickyCookie) name(value string, candidates []*Upstream) (string, bool) {
+	p.mu.RLock()
+	name, ok := p.names[value]
+	p.mu.RUnlock()
+	if ok {
+		return name, true
+	}
+	for _, u := range candidates { // a server not seen yet: sign the candidates
+		if p.value(u.Name) == value {
+			return u.Name, true
+		}
+	}
+	return "", false
+}
+
 // value returns the cached HMAC of name, hex, 128 bits.
 func (p *StickyCookie) value(name string) string {
 	p.mu.RLock()
@@ -95,8 +116,10 @@ func (p *StickyCookie) value(name string) string {
 	p.mu.Lock()
 	if len(p.macs) > 4096 { // names come from configuration; bound it anyway
 		clear(p.macs)
+		clear(p.names)
 	}
 	p.macs[name] = v
+	p.names[v] = name
 	p.mu.Unlock()
 	return v
 }
