@@ -71,8 +71,9 @@ func (e *Error) Unwrap() error { return e.Err }
 //	ErrBodyTooLarge, *http.MaxBytesError → 413
 //	ErrHeaderTooLarge            → 431
 //	ErrLoop                      → 508
+//	dial failures (even timed out)   → 502
 //	timeouts (deadline, net.Error.Timeout) → 504
-//	dial failures and anything else → 502
+//	anything else                    → 502
 func StatusFor(err error) int {
 	status, _ := classify(err)
 	return status
@@ -116,10 +117,10 @@ func classify(err error) (int, string) {
 	case errors.Is(err, context.Canceled):
 		// The client went away; nginx logs 499. Nothing reaches the client.
 		return 499, "client_canceled"
-	case isTimeout(err):
-		return http.StatusGatewayTimeout, "timeout"
 	case IsDialError(err):
 		return http.StatusBadGateway, "dial"
+	case isTimeout(err):
+		return http.StatusGatewayTimeout, "timeout"
 	}
 	return http.StatusBadGateway, "upstream"
 }
