@@ -1,0 +1,161 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+
+	"github.com/proxylab/proxylab/proxy"
+	"github.com/proxylab/proxylab/proxy/forward"
+)
+
+// WorldNet is the range the simulated world lives in; a forward node opens it
+// to its SSRF guard on purpose, and nothing else.
+const WorldNet = "127.0.0.0/8"
+
+// ForwardNode is the built-in forward proxy as a world's proxy node. Clients
+// name servers in URLs (http://server1/…); the node maps "server1:80" to the
+// server's loopback address (ConnectTo) and allows WorldNet in its SSRF guard.
+type ForwardNode struct {
+	Config  forward.Config
+	Options []forward.Option
+	// Server tunes the listener; zero fields get proxy's defaults.
+	Server proxy.ServerConfig
+
+	mu   sync.Mutex
+	p    *forward.Proxy
+	srv  *proxy.Server
+	done chan error
+	addr string
+}
+
+var (
+	_ Proxy        = (*ForwardNode)(nil)
+	_ PoolChanger  = (*ForwardNode)(nil)
+	_ Reconfigurer = (*ForwardNode)(nil)
+)
+
+// Mode returns Forward.
+func (n *ForwardNode) Mode() Mode { return Forward }
+
+// Proxy returns the running forward proxy (nil before Start).
+func (n *ForwardNode) Proxy() *forward.Proxy {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.p
+}
+
+// ForwardConfigFor fills cfg with the world's servers as ForwardNode describes.
+func ForwardConfigFor(cfg forward.Config, topo Topology) forward.Config {
+	ct := make(map[string]string, len(cfg.ConnectTo)+len(topo.Servers))
+	for k, v := range cfg.ConnectTo {
+		ct[k] = v
+	}
+	for _, u := range topo.Servers {
+		ct[u.Name+":80"] = u.Addr
+	}
+	cfg.ConnectTo = ct
+	nets := append([]string(nil), cfg.AllowNets...)
+	has := false
+	for _, n := range nets {
+		has = has || n == WorldNet
+	}
+	if !has {
+		nets = append(nets, WorldNet)
+	}
+	cfg.AllowNets = nets
+	return cfg
+}
+
+// Start builds the proxy for topo and starts serving on topo.Host:0.
+func (n *ForwardNode) Start(_ context.Context, topo Topology) error {
+	p, err := forward.New(ForwardConfigFor(n.Config, topo), n.Options...)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(topo.Host, "0"))
+	if err != nil {
+		_ = p.Close()
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := proxy.NewServer(p, n.Server)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(p.Listener(ln)) }()
+	n.mu.Lock()
+	n.p, n.srv, n.done, n.addr = p, srv, done, ln.Addr().String()
+	n.mu.Unlock()
+	return nil
+}
+
+// Addr returns the address clients connect to.
+func (n *ForwardNode) Addr() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.addr
+}
+
+// Stop shuts the proxy down gracefully; it is idempotent.
+func (n *ForwardNode) Stop(ctx context.Context) error {
+	n.mu.Lock()
+	p, srv, done := n.p, n.srv, n.done
+	n.p, n.srv, n.done = nil, nil, nil
+	n.mu.Unlock()
+	if srv == nil {
+		return nil
+	}
+	err := srv.Shutdown(ctx)
+	if serr := <-done; serr != nil && !errors.Is(serr, errServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	return errors.Join(err, p.Close())
+}
+
+func (n *ForwardNode) swap(f func(*forward.Config)) error {
+	p := n.Proxy()
+	if p == nil {
+		return errNotStarted
+	}
+	cfg := p.Config()
+	f(&cfg)
+	return p.Swap(cfg)
+}
+
+// AddServer makes a new server reachable by name.
+func (n *ForwardNode) AddServer(_ context.Context, u Upstream) error {
+	return n.swap(func(c *forward.Config) {
+		if c.ConnectTo == nil {
+			c.ConnectTo = map[string]string{}
+		}
+		c.ConnectTo[u.Name+":80"] = u.Addr
+	})
+}
+
+// RemoveServer forgets a server's name.
+func (n *ForwardNode) RemoveServer(_ context.Context, name string) error {
+	return n.swap(func(c *forward.Config) { delete(c.ConnectTo, name+":80") })
+}
+
+// DrainServer is not meaningful for a forward proxy: clients choose servers.
+func (n *ForwardNode) DrainServer(context.Context, string) error {
+	return errors.New("a forward proxy has no pool to drain: its clients choose the server")
+}
+
+// SetWeight is not meaningful for a forward proxy: clients choose servers.
+func (n *ForwardNode) SetWeight(context.Context, string, int) error {
+	return errors.New("a forward proxy has no pool to weigh: its clients choose the server")
+}
+
+// Reconfigure lays patch over the live configuration and swaps it in atomically.
+func (n *ForwardNode) Reconfigure(_ context.Context, patch []byte, topo Topology) error {
+	p := n.Proxy()
+	if p == nil {
+		return errNotStarted
+	}
+	var next forward.Config
+	if err := overlay(p.Config(), patch, &next); err != nil {
+		return err
+	}
+	return p.Swap(ForwardConfigFor(next, topo))
+}

@@ -1,0 +1,184 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+
+	"github.com/proxylab/proxylab/proxy"
+	"github.com/proxylab/proxylab/proxy/reverse"
+)
+
+// DefaultPool is the pool a reverse node puts the world's servers in when its
+// configuration names no pool.
+const DefaultPool = "default"
+
+// ReverseNode is the built-in reverse proxy as a world's proxy node.
+//
+// With no pools in Config, it builds one pool named DefaultPool holding every
+// server of the world and a route for any host to it. With pools given, a
+// server entry whose URL is empty is filled from the world's server of that name.
+type ReverseNode struct {
+	Config  reverse.Config
+	Options []reverse.Option
+	// Server tunes the listener; zero fields get proxy's defaults.
+	Server proxy.ServerConfig
+
+	mu   sync.Mutex
+	p    *reverse.Proxy
+	srv  *proxy.Server
+	done chan error
+	addr string
+}
+
+var (
+	_ Proxy        = (*ReverseNode)(nil)
+	_ PoolChanger  = (*ReverseNode)(nil)
+	_ Reconfigurer = (*ReverseNode)(nil)
+)
+
+// Mode returns Reverse.
+func (n *ReverseNode) Mode() Mode { return Reverse }
+
+// Proxy returns the running reverse proxy (nil before Start).
+func (n *ReverseNode) Proxy() *reverse.Proxy {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.p
+}
+
+// Start builds the proxy for topo and starts serving on topo.Host:0.
+func (n *ReverseNode) Start(_ context.Context, topo Topology) error {
+	cfg := ReverseConfigFor(n.Config, topo)
+	p, err := reverse.New(cfg, n.Options...)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(topo.Host, "0"))
+	if err != nil {
+		_ = p.Close()
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := proxy.NewServer(p, n.Server)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	n.mu.Lock()
+	n.p, n.srv, n.done, n.addr = p, srv, done, ln.Addr().String()
+	n.mu.Unlock()
+	return nil
+}
+
+// ReverseConfigFor fills cfg with the world's servers as ReverseNode describes.
+func ReverseConfigFor(cfg reverse.Config, topo Topology) reverse.Config {
+	if len(cfg.Pools) == 0 {
+		pool := reverse.PoolConfig{Name: DefaultPool}
+		for _, u := range topo.Servers {
+			pool.Servers = append(pool.Servers, reverse.ServerConfig{Name: u.Name, URL: "http://" + u.Addr, Weight: u.Weight})
+		}
+		cfg.Pools = []reverse.PoolConfig{pool}
+	} else {
+		byName := map[string]Upstream{}
+		for _, u := range topo.Servers {
+			byName[u.Name] = u
+		}
+		pools := make([]reverse.PoolConfig, len(cfg.Pools))
+		copy(pools, cfg.Pools)
+		for i := range pools {
+			servers := append([]reverse.ServerConfig(nil), pools[i].Servers...)
+			for j, s := range servers {
+				if u, ok := byName[s.Name]; ok && s.URL == "" {
+					servers[j].URL = "http://" + u.Addr
+				}
+			}
+			pools[i].Servers = servers
+		}
+		cfg.Pools = pools
+	}
+	if len(cfg.Routes) == 0 {
+		cfg.Routes = []reverse.RouteConfig{{Host: "", Path: "/", Pool: cfg.Pools[0].Name}}
+	}
+	return cfg
+}
+
+// Addr returns the address clients connect to.
+func (n *ReverseNode) Addr() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.addr
+}
+
+// Stop shuts the proxy down gracefully; it is idempotent.
+func (n *ReverseNode) Stop(ctx context.Context) error {
+	n.mu.Lock()
+	p, srv, done := n.p, n.srv, n.done
+	n.p, n.srv, n.done = nil, nil, nil
+	n.mu.Unlock()
+	if srv == nil {
+		return nil
+	}
+	err := srv.Shutdown(ctx)
+	if serr := <-done; serr != nil && !errors.Is(serr, errServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	return errors.Join(err, p.Close())
+}
+
+func (n *ReverseNode) pool() string {
+	if p := n.Proxy(); p != nil {
+		if cfg := p.Config(); len(cfg.Pools) > 0 {
+			return cfg.Pools[0].Name
+		}
+	}
+	return DefaultPool
+}
+
+// AddServer adds a server to the first pool.
+func (n *ReverseNode) AddServer(_ context.Context, u Upstream) error {
+	p := n.Proxy()
+	if p == nil {
+		return errNotStarted
+	}
+	return p.AddServer(n.pool(), reverse.ServerConfig{Name: u.Name, URL: "http://" + u.Addr, Weight: u.Weight})
+}
+
+// RemoveServer drains a server and takes it out of the first pool.
+func (n *ReverseNode) RemoveServer(_ context.Context, name string) error {
+	p := n.Proxy()
+	if p == nil {
+		return errNotStarted
+	}
+	return p.RemoveServer(n.pool(), name)
+}
+
+// DrainServer stops new requests to a server of the first pool.
+func (n *ReverseNode) DrainServer(_ context.Context, name string) error {
+	p := n.Proxy()
+	if p == nil {
+		return errNotStarted
+	}
+	return p.DrainServer(n.pool(), name)
+}
+
+// SetWeight changes a server's weight in the first pool.
+func (n *ReverseNode) SetWeight(_ context.Context, name string, w int) error {
+	p := n.Proxy()
+	if p == nil {
+		return errNotStarted
+	}
+	return p.SetWeight(n.pool(), name, w)
+}
+
+// Reconfigure lays patch over the live configuration and swaps it in atomically.
+func (n *ReverseNode) Reconfigure(_ context.Context, patch []byte, _ Topology) error {
+	p := n.Proxy()
+	if p == nil {
+		return errNotStarted
+	}
+	var next reverse.Config
+	if err := overlay(p.Config(), patch, &next); err != nil {
+		return err
+	}
+	return p.Swap(next)
+}
