@@ -36,7 +36,7 @@ func (e *engine) report() *Report {
 
 	r := &Report{
 		Schema:   ReportSchema,
-		Start:    e.start,
+		Start:    e.start.UTC(),
 		Duration: e.plan.Duration(),
 		Phases:   make([]PhaseReport, len(e.plan.Phases)),
 		Series:   e.series,

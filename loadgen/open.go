@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"context"
+	"runtime"
 	"time"
 )
 
@@ -34,14 +35,9 @@ func (e *engine) runOpen(ctx context.Context, i int, phaseStart time.Time) {
 		elapsed += wait
 		hits++
 		intended := phaseStart.Add(elapsed)
-		if d := time.Until(intended); d > 0 {
-			timer.Reset(d)
-			select {
-			case <-timer.C:
-			case <-ctx.Done():
-				e.countUnsent(i, phaseStart, elapsed, hits)
-				return
-			}
+		if !e.waitUntil(ctx, timer, intended) {
+			e.countUnsent(i, phaseStart, elapsed, hits)
+			return
 		}
 		slot := Slot{Phase: ph.Name, Seq: e.seq.Add(1) - 1, Intended: intended}
 		select {
@@ -68,6 +64,30 @@ func (e *engine) runOpen(ctx context.Context, i int, phaseStart time.Time) {
 			return
 		}
 	}
+}
+
+// waitUntil sleeps until t, spinning for the last opts.spin of the wait; it
+// reports false when ctx ends first.
+func (e *engine) waitUntil(ctx context.Context, timer *time.Timer, t time.Time) bool {
+	d := time.Until(t)
+	if d <= 0 {
+		return true
+	}
+	if d > e.opts.spin {
+		timer.Reset(d - e.opts.spin)
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			return false
+		}
+	}
+	for time.Now().Before(t) {
+		if ctx.Err() != nil {
+			return false
+		}
+		runtime.Gosched()
+	}
+	return true
 }
 
 // countUnsent counts, as unsent, the pending slot (due at elapsed, number

@@ -21,6 +21,7 @@ type runOptions struct {
 	grace    time.Duration
 	highest  time.Duration
 	hdrLog   io.Writer
+	spin     time.Duration
 }
 
 func defaultOptions() runOptions {
@@ -62,3 +63,10 @@ func WithHistogramRange(highest time.Duration) Option {
 // interval, values in nanoseconds, readable by HdrHistogram's log tools and
 // plotters (HistogramLogAnalyzer, hdr-plot).
 func WithHDRLog(w io.Writer) Option { return func(o *runOptions) { o.hdrLog = w } }
+
+// WithSpin makes open-loop schedulers busy-wait (yielding with
+// runtime.Gosched) for the last d before each intended send time instead of
+// sleeping on a timer. Go timers wake up to about a millisecond late on Linux,
+// and that lag shows in corrected latency; spinning removes it at the cost of
+// CPU while the scheduler waits. 0 (the default) never spins; 1ms is enough.
+func WithSpin(d time.Duration) Option { return func(o *runOptions) { o.spin = max(d, 0) } }
