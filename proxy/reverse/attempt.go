@@ -103,6 +103,13 @@ func (rs *reqState) pick(r *http.Request, now time.Time) (*server, error) {
 		return nil, &proxy.Error{Status: http.StatusServiceUnavailable, Reason: "no_upstream",
 			Err: errors.Join(proxy.ErrNoUpstream, errors.New("pool "+pl.name+": no available server"))}
 	}
+	if len(rs.cands) == 1 && len(rs.tried) > 0 {
+		// A retry with one server left: no choice to make, and asking the
+		// balancer would advance its rotation for nothing.
+		if s := pl.byUpstream(rs.cands[0]); s != nil {
+			return s, nil
+		}
+	}
 	u := pl.balancer.Pick(r, rs.cands)
 	if u == nil {
 		return nil, &proxy.Error{Status: http.StatusServiceUnavailable, Reason: "no_upstream",
