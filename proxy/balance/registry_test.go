@@ -1,6 +1,8 @@
 package balance_test
 
 import (
+	"time"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
@@ -51,4 +53,17 @@ var _ = Describe("the policy registry", func() {
 		// a negative window has no meaning
 		Entry("negative slow start", balance.Config{SlowStart: -1}, "slow start"),
 	)
+})
+
+var _ = Describe("AppendAvailable", func() {
+	It("should keep only the members that may take a request, in order", func() {
+		us := pool(5)
+		now := time.Now()
+		us[0].SetHealthy(false)
+		us[2].SetDraining(true)
+		us[3].Eject(now.Add(time.Minute))
+		got := balance.AppendAvailable(nil, us, now)
+		Expect(got).To(Equal([]*balance.Upstream{us[1], us[4]}))
+		Expect(balance.AppendAvailable(got[:0], us, now.Add(2*time.Minute))).To(Equal([]*balance.Upstream{us[1], us[3], us[4]}))
+	})
 })

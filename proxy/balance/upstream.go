@@ -76,7 +76,7 @@ func (u *Upstream) Ejected(now time.Time) bool {
 	return to != 0 && now.UnixNano() < to
 }
 
-// Unejects clears an ejection and restarts slow start.
+// Uneject clears an ejection and restarts slow start.
 func (u *Upstream) Uneject() {
 	if u.ejectedTo.Swap(0) != 0 {
 		u.upSince.Store(time.Now().UnixNano())
@@ -89,4 +89,18 @@ func (u *Upstream) UpSince() time.Time { return time.Unix(0, u.upSince.Load()) }
 // Available reports whether u may take a new request at now.
 func (u *Upstream) Available(now time.Time) bool {
 	return u.Healthy() && !u.Draining() && !u.Ejected(now)
+}
+
+// AppendAvailable appends to dst the members of pool that may take a new
+// request at now, in pool order, and returns the extended slice. With a dst
+// reused across requests (dst[:0]) it does not allocate. The result is the
+// candidates a Balancer expects; an empty result is the caller's "no
+// available upstream".
+func AppendAvailable(dst, pool []*Upstream, now time.Time) []*Upstream {
+	for _, u := range pool {
+		if u.Available(now) {
+			dst = append(dst, u)
+		}
+	}
+	return dst
 }
