@@ -62,6 +62,11 @@ const IDHeader = "X-Proxylab-Id"
 // ServerHeader names the server on every response.
 const ServerHeader = "X-Sim-Server"
 
+// DelayHeader tells, on a delayed response, the delay the latency knob drew
+// for it (a Go duration such as "10.2ms"), so clients can tell the server's
+// share of a latency from the network's.
+const DelayHeader = "X-Sim-Delay"
+
 // Option tunes a Server beyond its Config.
 type Option func(*options)
 

@@ -83,6 +83,9 @@ func (s *Server) serveBehaviour(inc *incarnation, w http.ResponseWriter, r *http
 	if p.reset && size < resetBodyFloor && !echo {
 		size = resetBodyFloor
 	}
+	if p.delay > 0 {
+		w.Header().Set(DelayHeader, p.delay.String())
+	}
 	for k, vs := range p.b.Headers {
 		for _, v := range vs {
 			w.Header().Add(k, v)
@@ -91,6 +94,9 @@ func (s *Server) serveBehaviour(inc *incarnation, w http.ResponseWriter, r *http
 	if p.close {
 		s.stats.closed.Add(1)
 		w.Header().Set("Connection", "close")
+	}
+	if !echo && w.Header().Get("Content-Type") == "" {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	}
 	streamed := p.b.Chunks > 0 || p.b.Drip > 0
 	if !streamed && !p.reset {

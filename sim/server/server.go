@@ -186,14 +186,14 @@ func (s *Server) detach() *incarnation {
 
 func (inc *incarnation) kill() {
 	inc.once.Do(func() {
+		close(inc.killed) // before stopping, so no one mistakes a crash for a stop
+		_ = inc.ln.Close()
+		inc.ln.killAll()
 		select {
 		case <-inc.stopping:
 		default:
 			close(inc.stopping)
 		}
-		close(inc.killed)
-		_ = inc.ln.Close()
-		inc.ln.killAll()
 		_ = inc.srv.Close()
 	})
 	<-inc.served

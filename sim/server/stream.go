@@ -83,7 +83,12 @@ func (s *Server) serveWS(inc *incarnation, w http.ResponseWriter, r *http.Reques
 		case <-inc.killed:
 			_ = c.CloseNow()
 		case <-inc.stopping:
-			_ = c.Close(websocket.StatusGoingAway, "server stopping")
+			select {
+			case <-inc.killed:
+				_ = c.CloseNow()
+			default:
+				_ = c.Close(websocket.StatusGoingAway, "server stopping")
+			}
 		case <-done:
 		}
 	}()
