@@ -11,6 +11,7 @@ var subcommands = []func() *cobra.Command{
 	newVersionCommand,
 	newLoadCommand,
 	newServeCommand,
+	newProxyCommand,
 }
 
 func sprintf(format string, a ...any) string { return fmt.Sprintf(format, a...) }
