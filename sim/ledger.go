@@ -96,8 +96,19 @@ func NewLedger(start time.Time) *Ledger {
 	return &Ledger{start: start, entries: map[string]*Entry{}, servers: map[string]bool{}}
 }
 
+// SetStart moves the time windows count from, e.g. to the start of the load.
+func (l *Ledger) SetStart(t time.Time) {
+	l.mu.Lock()
+	l.start = t
+	l.mu.Unlock()
+}
+
 // Start returns the time windows count from.
-func (l *Ledger) Start() time.Time { return l.start }
+func (l *Ledger) Start() time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.start
+}
 
 // KnowServer tells the ledger a server name, so URLs naming it set Entry.Want.
 func (l *Ledger) KnowServer(name string) {

@@ -7,6 +7,8 @@ import (
 	"net"
 	"sync"
 
+	"github.com/goccy/go-yaml"
+
 	"github.com/proxylab/proxylab/proxy"
 	"github.com/proxylab/proxylab/proxy/reverse"
 )
@@ -70,32 +72,35 @@ func (n *ReverseNode) Start(_ context.Context, topo Topology) error {
 	return nil
 }
 
-// ReverseConfigFor fills cfg with the world's servers as ReverseNode describes.
+// ReverseConfigFor fills cfg with the world's servers as ReverseNode
+// describes: no pools → one DefaultPool; a pool with no servers gets every
+// server of the world; a server entry with no URL gets its world address.
 func ReverseConfigFor(cfg reverse.Config, topo Topology) reverse.Config {
-	if len(cfg.Pools) == 0 {
-		pool := reverse.PoolConfig{Name: DefaultPool}
-		for _, u := range topo.Servers {
-			pool.Servers = append(pool.Servers, reverse.ServerConfig{Name: u.Name, URL: "http://" + u.Addr, Weight: u.Weight})
-		}
-		cfg.Pools = []reverse.PoolConfig{pool}
-	} else {
-		byName := map[string]Upstream{}
-		for _, u := range topo.Servers {
-			byName[u.Name] = u
-		}
-		pools := make([]reverse.PoolConfig, len(cfg.Pools))
-		copy(pools, cfg.Pools)
-		for i := range pools {
-			servers := append([]reverse.ServerConfig(nil), pools[i].Servers...)
-			for j, s := range servers {
-				if u, ok := byName[s.Name]; ok && s.URL == "" {
-					servers[j].URL = "http://" + u.Addr
-				}
-			}
-			pools[i].Servers = servers
-		}
-		cfg.Pools = pools
+	all := make([]reverse.ServerConfig, 0, len(topo.Servers))
+	byName := map[string]Upstream{}
+	for _, u := range topo.Servers {
+		byName[u.Name] = u
+		all = append(all, reverse.ServerConfig{Name: u.Name, URL: "http://" + u.Addr, Weight: u.Weight})
 	}
+	if len(cfg.Pools) == 0 {
+		cfg.Pools = []reverse.PoolConfig{{Name: DefaultPool}}
+	}
+	pools := make([]reverse.PoolConfig, len(cfg.Pools))
+	copy(pools, cfg.Pools)
+	for i := range pools {
+		if len(pools[i].Servers) == 0 {
+			pools[i].Servers = append([]reverse.ServerConfig(nil), all...)
+			continue
+		}
+		servers := append([]reverse.ServerConfig(nil), pools[i].Servers...)
+		for j, s := range servers {
+			if u, ok := byName[s.Name]; ok && s.URL == "" {
+				servers[j].URL = "http://" + u.Addr
+			}
+		}
+		pools[i].Servers = servers
+	}
+	cfg.Pools = pools
 	if len(cfg.Routes) == 0 {
 		cfg.Routes = []reverse.RouteConfig{{Host: "", Path: "/", Pool: cfg.Pools[0].Name}}
 	}
@@ -176,9 +181,49 @@ func (n *ReverseNode) Reconfigure(_ context.Context, patch []byte, _ Topology) e
 	if p == nil {
 		return errNotStarted
 	}
+	cur := p.Config()
+	patch, err := poolShorthands(cur, patch)
+	if err != nil {
+		return err
+	}
 	var next reverse.Config
-	if err := overlay(p.Config(), patch, &next); err != nil {
+	if err := overlay(cur, patch, &next); err != nil {
 		return err
 	}
 	return p.Swap(next)
+}
+
+// poolKeys may be written at the top of a reverse patch; they apply to the first pool.
+var poolKeys = []string{"balance", "health", "outlier", "retries", "breaker"}
+
+// poolShorthands moves pool keys written at the top of a patch into the first pool.
+func poolShorthands(cur reverse.Config, patch []byte) ([]byte, error) {
+	var top map[string]any
+	if err := yaml.Unmarshal(patch, &top); err != nil {
+		return nil, fmt.Errorf("decode config patch: %w", err)
+	}
+	moved := map[string]any{}
+	for _, k := range poolKeys {
+		if v, ok := top[k]; ok {
+			if s, isName := v.(string); isName && k == "balance" {
+				v = map[string]any{"policy": s}
+			}
+			moved[k] = v
+			delete(top, k)
+		}
+	}
+	if len(moved) == 0 || len(cur.Pools) == 0 {
+		return patch, nil
+	}
+	pools, err := yaml.Marshal(cur.Pools)
+	if err != nil {
+		return nil, err
+	}
+	var list []map[string]any
+	if err := yaml.Unmarshal(pools, &list); err != nil {
+		return nil, err
+	}
+	list[0] = merge(list[0], moved)
+	top["pools"] = list
+	return yaml.Marshal(top)
 }

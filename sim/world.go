@@ -120,7 +120,8 @@ func (w *World) AddServer(ctx context.Context, cfg server.Config, weight int) (*
 }
 
 // AddClient adds a client. An empty Name becomes cliN, an empty SourceIP the
-// next 127.0.2.N; in a forward world with a started proxy, Proxy defaults to it.
+// next 127.0.2.N. In a forward world, a Proxy that is nil or has no host
+// becomes the world's proxy (keeping the userinfo, the client's credentials).
 func (w *World) AddClient(cfg client.Config) (*client.Client, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -149,8 +150,12 @@ func (w *World) AddClient(cfg client.Config) (*client.Client, error) {
 
 // buildClient fills in the proxy of a forward world once the proxy is known.
 func (w *World) buildClient(cfg client.Config) (*client.Client, error) {
-	if w.started && w.proxy != nil && w.proxy.Mode() == Forward && cfg.Proxy == nil {
-		cfg.Proxy = &url.URL{Scheme: "http", Host: w.reach(cfg.Name, "proxy", w.proxy.Addr())}
+	if w.started && w.proxy != nil && w.proxy.Mode() == Forward && (cfg.Proxy == nil || cfg.Proxy.Host == "") {
+		u := &url.URL{Scheme: "http", Host: w.reach(cfg.Name, "proxy", w.proxy.Addr())}
+		if cfg.Proxy != nil {
+			u.User = cfg.Proxy.User
+		}
+		cfg.Proxy = u
 	}
 	return client.New(cfg)
 }

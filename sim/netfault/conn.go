@@ -83,6 +83,10 @@ func (c *conn) run() {
 			return
 		}
 	}
+	if c.resetAtOnce(l.state()) {
+		c.closeBoth(true)
+		return
+	}
 	up, err := l.dialer().DialContext(l.ctx, "tcp", l.cfg.Upstream)
 	if err != nil {
 		return // the client sees its connection closed
@@ -111,6 +115,19 @@ func (c *conn) run() {
 	wg.Wait()
 	c.closeBoth(false)
 	<-watched
+}
+
+// resetAtOnce reports whether a reset_peer toxic with no delay applies, so
+// the connection is reset before a byte passes.
+func (c *conn) resetAtOnce(st *state) bool {
+	for _, d := range []Direction{Upstream, Downstream} {
+		for _, t := range c.active(st, d) {
+			if t.Type == ResetPeer && t.Delay == 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // closeBoth closes both sides, with an RST when reset is true. Only the first

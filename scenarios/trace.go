@@ -1,0 +1,170 @@
+package scenarios
+
+import (
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/proxylab/proxylab/sim"
+	"github.com/proxylab/proxylab/sim/client"
+)
+
+// Field is one header line.
+type Field struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// Message is a request or response head: its first line and header lines.
+type Message struct {
+	Line   string  `json:"line"`
+	Header []Field `json:"header"`
+}
+
+// Get returns the first value of a header, or "".
+func (m Message) Get(name string) string {
+	for _, f := range m.Header {
+		if strings.EqualFold(f.Name, name) {
+			return f.Value
+		}
+	}
+	return ""
+}
+
+// Journey is one request's trip: as the client sent it, as the server
+// received it (after the proxy), and the response as the client got it.
+type Journey struct {
+	ID     string `json:"id"`
+	Client string `json:"client"`
+	// Sent is the head the client's HTTP stack wrote (reconstructed the way
+	// Go's transport writes it: absolute-form to a forward proxy).
+	Sent Message `json:"sent"`
+	// Received is the head the server saw; nil when no server got it.
+	Received *Message `json:"received,omitempty"`
+	Server   string   `json:"server,omitempty"`
+	Response *Message `json:"response,omitempty"`
+	Error    string   `json:"error,omitempty"`
+}
+
+// tracer keeps the journeys of the first n requests.
+type tracer struct {
+	n       int
+	forward bool
+
+	mu       sync.Mutex
+	journeys []*Journey
+	byID     map[string]*Journey
+}
+
+func newTracer(n int, forward bool) *tracer {
+	if n <= 0 {
+		return nil
+	}
+	return &tracer{n: n, forward: forward, byID: map[string]*Journey{}}
+}
+
+func (t *tracer) sent(c *client.Client, req client.Request) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.journeys) >= t.n {
+		return
+	}
+	if req.ID == "" {
+		// The id is assigned by the world; reserve it here so both agree.
+		req.ID = c.NextID()
+	}
+	j := &Journey{ID: req.ID, Client: c.Name(), Sent: clientHead(c, req, t.forward)}
+	t.journeys = append(t.journeys, j)
+	t.byID[req.ID] = j
+}
+
+func (t *tracer) done(o client.Outcome) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	j, ok := t.byID[o.ID]
+	if !ok {
+		return
+	}
+	if o.ErrKind != client.ErrNone {
+		j.Error = string(o.ErrKind) + ": " + o.Err
+	}
+	if o.Status > 0 {
+		m := Message{Line: o.Proto + " " + strconv.Itoa(o.Status) + " " + http.StatusText(o.Status)}
+		m.Header = fields(o.Header)
+		j.Response = &m
+	}
+}
+
+// finish joins the journeys with what the servers received.
+func (t *tracer) finish(w *sim.World) []Journey {
+	if t == nil {
+		return nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, name := range w.ServerNames() {
+		s, _ := w.Server(name)
+		for _, r := range s.Receipts() {
+			j, ok := t.byID[r.ID]
+			if !ok || j.Received != nil {
+				continue
+			}
+			m := Message{Line: r.Method + " " + r.Target + " " + r.Proto, Header: fields(r.Header)}
+			j.Received, j.Server = &m, r.Server
+		}
+	}
+	out := make([]Journey, len(t.journeys))
+	for i, j := range t.journeys {
+		out[i] = *j
+	}
+	return out
+}
+
+// clientHead rebuilds the head Go's transport writes for req.
+func clientHead(c *client.Client, req client.Request, forward bool) Message {
+	method := req.Method
+	if method == "" {
+		method = http.MethodGet
+	}
+	u, err := url.Parse(req.URL)
+	if err != nil {
+		return Message{Line: method + " " + req.URL + " HTTP/1.1"}
+	}
+	target := u.RequestURI()
+	if forward {
+		target = u.String()
+	}
+	m := Message{Line: method + " " + target + " HTTP/1.1"}
+	m.Header = append(m.Header, Field{"Host", u.Host}, Field{"User-Agent", "Go-http-client/1.1"})
+	if len(req.Body) > 0 {
+		m.Header = append(m.Header, Field{"Content-Length", strconv.Itoa(len(req.Body))})
+	}
+	if p := c.Config().Proxy; forward && p != nil && p.User != nil {
+		m.Header = append(m.Header, Field{"Proxy-Authorization", "Basic (" + p.User.Username() + ":…)"})
+	}
+	if c.Config().DisableKeepAlive {
+		m.Header = append(m.Header, Field{"Connection", "close"})
+	}
+	extra := fields(req.Header)
+	m.Header = append(m.Header, extra...)
+	m.Header = append(m.Header, Field{client.IDHeader, req.ID}, Field{"Accept-Encoding", "gzip"})
+	return m
+}
+
+func fields(h http.Header) []Field {
+	names := make([]string, 0, len(h))
+	for k := range h {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var out []Field
+	for _, k := range names {
+		for _, v := range h[k] {
+			out = append(out, Field{k, v})
+		}
+	}
+	return out
+}
