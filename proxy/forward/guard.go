@@ -87,6 +87,12 @@ func (p *Proxy) decide(ctx context.Context, pol *policy, host string, port uint1
 		dialHost, dialPort = m.host, m.port
 	}
 	addrs, d := p.resolve(ctx, pol, dialHost)
+	if d != nil && !nameAllowed {
+		// Only an address could have allowed it, and there is none: that is
+		// a policy refusal, not a gateway error.
+		return rt, deny(http.StatusForbidden, "http_request_denied", "allow (no match)",
+			"%s matches no allow pattern", rt.target())
+	}
 	if d != nil {
 		return rt, d
 	}
