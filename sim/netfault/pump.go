@@ -22,6 +22,10 @@ type pump struct {
 	nextSend time.Time        // bandwidth pacing
 }
 
+// burstWindow is how far behind its schedule a paced stream may fall and
+// still catch up; beyond it the schedule restarts from now.
+const burstWindow = 50 * time.Millisecond
+
 // chunkSize is what the toxic path reads at once.
 const chunkSize = 32 << 10
 
@@ -218,8 +222,9 @@ func (p *pump) write(data []byte, slicer, bandwidth *Toxic) bool {
 		}
 		data = data[k:]
 		if bandwidth != nil {
-			now := time.Now()
-			if p.nextSend.Before(now) {
+			// Keep to the schedule (catching up on late wake-ups) unless the
+			// stream was idle, which earns no burst beyond burstWindow.
+			if now := time.Now(); now.Sub(p.nextSend) > burstWindow {
 				p.nextSend = now
 			}
 			p.nextSend = p.nextSend.Add(time.Duration(float64(k) * float64(time.Second) / float64(bandwidth.Rate)))

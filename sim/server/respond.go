@@ -213,8 +213,9 @@ func (p *pacedWriter) Write(b []byte) (int, error) {
 		}
 		p.flush()
 		b = b[k:]
-		now := time.Now()
-		if p.next.Before(now) {
+		// Keep to the schedule, catching up on late wake-ups, unless more
+		// than 50ms behind (the client was slow to read).
+		if now := time.Now(); now.Sub(p.next) > 50*time.Millisecond {
 			p.next = now
 		}
 		p.next = p.next.Add(time.Duration(float64(k) / float64(p.rate) * float64(time.Second)))
