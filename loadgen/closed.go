@@ -25,7 +25,8 @@ func (e *engine) closedWorker(ctx context.Context, i, w int) {
 	}
 	for ctx.Err() == nil {
 		ps.sent.Add(1)
-		e.do(i, Slot{Phase: ph.Name, Seq: e.seq.Add(1) - 1, Intended: time.Now(), Worker: w})
+		now := time.Now() // no schedule: intended is now
+		e.do(i, Slot{Phase: ph.Name, Seq: e.seq.Add(1) - 1, Intended: now, Worker: w}, now)
 		if think == nil {
 			continue
 		}

@@ -135,8 +135,8 @@ func (e *engine) drain(cancelDo context.CancelFunc) {
 }
 
 // do sends one slot and records its result.
-func (e *engine) do(phase int, s Slot) {
-	called := time.Now()
+// called is when the engine calls Do (the caller has it at hand).
+func (e *engine) do(phase int, s Slot, called time.Time) {
 	res := e.doer.Do(e.doCtx, s)
 	if res.Start.IsZero() {
 		res.Start = called

@@ -32,20 +32,32 @@ type fastConn struct {
 	br *bufio.Reader
 }
 
-// slot returns worker w's connection slot, creating it on first use.
+// slot returns worker w's connection slot, creating it on first use. The
+// common case reads an immutable slice without locking.
 func (d *HTTPDoer) slot(w int) *connSlot {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.closed {
+	if d.closed.Load() {
 		return nil
 	}
-	if w < 0 {
-		w = 0
+	w = max(w, 0)
+	if sp := d.slots.Load(); sp != nil && w < len(*sp) {
+		return (*sp)[w]
 	}
-	for len(d.slots) <= w {
-		d.slots = append(d.slots, &connSlot{})
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var cur []*connSlot
+	if sp := d.slots.Load(); sp != nil {
+		cur = *sp
 	}
-	return d.slots[w]
+	if w < len(cur) {
+		return cur[w]
+	}
+	grown := make([]*connSlot, max(w+1, 2*len(cur)))
+	copy(grown, cur)
+	for i := len(cur); i < len(grown); i++ {
+		grown[i] = &connSlot{}
+	}
+	d.slots.Store(&grown)
+	return grown[w]
 }
 
 // doFast sends the pre-serialized request on the worker's connection (dialing
@@ -105,11 +117,7 @@ func (d *HTTPDoer) doFast(ctx context.Context, s Slot) Result {
 	}
 }
 
-func (d *HTTPDoer) isClosed() bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.closed
-}
+func (d *HTTPDoer) isClosed() bool { return d.closed.Load() }
 
 func (d *HTTPDoer) dialConn(ctx context.Context, deadline time.Time) (*fastConn, error) {
 	dctx, cancel := context.WithDeadline(ctx, deadline)

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -74,9 +75,9 @@ type HTTPDoer struct {
 	std        *http.Client // fallback for h2c and https
 	stdRequest func(ctx context.Context) (*http.Request, error)
 
-	mu     sync.Mutex
-	slots  []*connSlot // per worker
-	closed bool
+	mu     sync.Mutex                  // serialises growing slots
+	slots  atomic.Pointer[[]*connSlot] // per worker; replaced, never mutated
+	closed atomic.Bool
 	once   sync.Once
 }
 
@@ -192,12 +193,14 @@ func (d *HTTPDoer) Do(ctx context.Context, s Slot) Result {
 // keep their connection until they finish, then close it.
 func (d *HTTPDoer) Close() error {
 	d.once.Do(func() {
+		d.closed.Store(true)
 		d.mu.Lock()
-		d.closed = true
-		slots := d.slots
+		sp := d.slots.Load()
 		d.mu.Unlock()
-		for _, sl := range slots {
-			sl.close()
+		if sp != nil {
+			for _, sl := range *sp {
+				sl.close()
+			}
 		}
 		if d.std != nil {
 			d.std.CloseIdleConnections()

@@ -114,7 +114,7 @@ func (e *engine) countUnsent(i int, phaseStart time.Time, elapsed time.Duration,
 func (e *engine) openWorker(phase int, first Slot, work <-chan Slot) {
 	defer e.workers.Done()
 	id := first.Worker
-	e.do(phase, first)
+	e.do(phase, first, time.Now())
 	for {
 		select {
 		case s, ok := <-work:
@@ -122,7 +122,7 @@ func (e *engine) openWorker(phase int, first Slot, work <-chan Slot) {
 				return
 			}
 			s.Worker = id
-			e.do(phase, s)
+			e.do(phase, s, time.Now())
 		case <-e.doCtx.Done():
 			return
 		}

@@ -29,7 +29,9 @@ type shard struct {
 	cells    map[cellKey]*cell // cumulative, per phase × client × server × class
 	interval map[string]*cell  // since the last harvest, per server
 	phases   []phaseCounts     // cumulative per phase, for Progress
-	_        [64]byte          // keep shards on separate cache lines
+	lastKey  cellKey           // the last cell used: most results repeat it
+	lastCell *cell
+	_        [64]byte // keep shards on separate cache lines
 }
 
 type cellKey struct {
@@ -89,10 +91,14 @@ func (r *recorder) record(worker, phase int, res *Result, corrected, raw time.Du
 	s := &r.shards[uint(worker)%uint(len(r.shards))]
 	key := cellKey{phase: phase, client: res.Tags.Client, server: res.Tags.Server, class: res.StatusClass()}
 	s.mu.Lock()
-	c := s.cells[key]
-	if c == nil {
-		c = r.newCell()
-		s.cells[key] = c
+	c := s.lastCell
+	if c == nil || key != s.lastKey {
+		c = s.cells[key]
+		if c == nil {
+			c = r.newCell()
+			s.cells[key] = c
+		}
+		s.lastKey, s.lastCell = key, c
 	}
 	c.add(res, int64(corrected), int64(raw), r.highest)
 	ic := s.interval[res.Tags.Server]

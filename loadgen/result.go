@@ -53,8 +53,10 @@ func (r Result) StatusClass() string {
 	if r.Status < 100 || r.Status > 599 {
 		return "error"
 	}
-	return string(rune('0'+r.Status/100)) + "xx"
+	return statusClasses[r.Status/100-1]
 }
+
+var statusClasses = [...]string{"1xx", "2xx", "3xx", "4xx", "5xx"}
 
 // Doer performs one request. It must honour ctx: when ctx ends it returns
 // promptly with Err = ErrCanceled. Do is called concurrently.
