@@ -236,4 +236,3 @@ var _ = Describe("Proxy serving CONNECT", func() {
 		Expect(resp.Header.Get("Proxy-Status")).To(ContainSubstring("connection_refused"))
 	})
 })
-
