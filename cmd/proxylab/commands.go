@@ -12,6 +12,8 @@ var subcommands = []func() *cobra.Command{
 	newLoadCommand,
 	newServeCommand,
 	newProxyCommand,
+	newRunCommand,
+	newValidateCommand,
 }
 
 func sprintf(format string, a ...any) string { return fmt.Sprintf(format, a...) }
