@@ -176,8 +176,10 @@ type prefixed struct {
 	prefix string
 }
 
-func (p prefixed) PhaseStarted(name string, d time.Duration) { p.inner.PhaseStarted(p.prefix+"/"+name, d) }
-func (p prefixed) Update(s loadgen.Snapshot)                 { p.inner.Update(s) }
+func (p prefixed) PhaseStarted(name string, d time.Duration) {
+	p.inner.PhaseStarted(p.prefix+"/"+name, d)
+}
+func (p prefixed) Update(s loadgen.Snapshot) { p.inner.Update(s) }
 func (p prefixed) PhaseDone(name string, st loadgen.Stats) {
 	p.inner.PhaseDone(p.prefix+"/"+name, st)
 }
