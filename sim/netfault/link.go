@@ -171,9 +171,6 @@ func (l *Link) AddToxic(t Toxic) error {
 	if err := t.Validate(); err != nil {
 		return fmt.Errorf("link %s: %w", l.cfg.Name, err)
 	}
-	if typ, _ := ParseToxicType(string(t.Type)); typ != t.Type {
-		t.Type = typ
-	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	i := slices.IndexFunc(l.toxics, func(x Toxic) bool { return x.Name == t.Name })

@@ -142,6 +142,9 @@ type Toxic struct {
 
 // normalize applies the defaults in one place.
 func (t Toxic) normalize() Toxic {
+	if typ, err := ParseToxicType(string(t.Type)); err == nil {
+		t.Type = typ // canonical name: "Blackhole" becomes "timeout"
+	}
 	if t.Name == "" {
 		t.Name = string(t.Type) + "_" + t.Direction.String()
 	}

@@ -23,19 +23,24 @@ func (s *Server) routes(inc *incarnation) http.Handler {
 	mux.HandleFunc(PathEcho, func(w http.ResponseWriter, r *http.Request) { s.serveBehaviour(inc, w, r, true) })
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { s.serveBehaviour(inc, w, r, false) })
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.receive(r)
+		w.Header().Set(ServerHeader, s.cfg.Name)
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// gated admits requests while the incarnation runs and counts them, so a stop
+// can wait for every handler. Wrapped around the h2c handler, it also counts
+// each h2c connection, whose streams are served inside it.
+func gated(inc *incarnation, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !inc.gate.enter() {
 			w.Header().Set("Connection", "close")
 			http.Error(w, errStopped.Error(), http.StatusServiceUnavailable)
 			return
 		}
 		defer inc.gate.leave()
-		if r.Method == "PRI" && r.ProtoMajor == 2 { // h2c preface: not a request
-			mux.ServeHTTP(w, r)
-			return
-		}
-		s.receive(r)
-		w.Header().Set(ServerHeader, s.cfg.Name)
-		mux.ServeHTTP(w, r)
+		h.ServeHTTP(w, r)
 	})
 }
 

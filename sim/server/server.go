@@ -114,7 +114,7 @@ func (s *Server) startLocked(addr string) error {
 		_ = ln.Close()
 		return fmt.Errorf("server %s: configure h2c: %w", s.cfg.Name, err)
 	}
-	inc.srv.Handler = h2c.NewHandler(s.routes(inc), h2s)
+	inc.srv.Handler = gated(inc, h2c.NewHandler(s.routes(inc), h2s))
 	s.cur = inc
 	go func() {
 		defer close(inc.served)

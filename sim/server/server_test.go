@@ -233,3 +233,29 @@ func (zeros) Read(p []byte) (int, error) {
 	clear(p)
 	return len(p), nil
 }
+
+var _ = Describe("Server over h2c", func() {
+	It("should stop gracefully with an h2c connection open", func(ctx SpecContext) {
+		s, err := server.New(server.Config{Name: "h2", Addr: "127.0.1.1:0"})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(s.Start()).To(Succeed())
+		tr := &http2.Transport{AllowHTTP: true, DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
+		}}
+		DeferCleanup(tr.CloseIdleConnections)
+		h2 := &http.Client{Transport: tr, Timeout: 5 * time.Second}
+		done := make(chan error, 1)
+		go func() {
+			status, _, _, err := fetch(h2, s.URL()+"/slow?latency=200ms")
+			if err == nil && status != http.StatusOK {
+				err = fmt.Errorf("status %d", status)
+			}
+			done <- err
+		}()
+		Eventually(func() int64 { return s.Stats().InFlight }).Should(Equal(int64(1)))
+		start := time.Now()
+		Expect(s.Stop(ctx)).To(Succeed())
+		Expect(time.Since(start)).To(BeNumerically("<", 3*time.Second))
+		Eventually(done).Should(Receive(BeNil()), "the in-flight h2 stream finishes")
+	}, SpecTimeout(10*time.Second))
+})
