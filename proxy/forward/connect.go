@@ -129,7 +129,7 @@ func (p *Proxy) reserveTunnel(pol *policy) (release func(), d *Denial) {
 	if max := pol.cfg.Limits.MaxTunnels; max > 0 && n > int64(max) {
 		p.tunnelSlots.Add(-1)
 		return nil, deny(http.StatusServiceUnavailable, "connection_limit_reached", "limits.max_tunnels",
-			"too many tunnels (max %d)", max)
+			"too many tunnels (limits.max_tunnels %d)", max)
 	}
 	return func() { p.tunnelSlots.Add(-1) }, nil
 }

@@ -272,3 +272,6 @@ func (s *syncBuffer) String() string {
 }
 
 func bufioReader(c net.Conn) *bufio.Reader { return bufio.NewReader(c) }
+
+// closeLater closes c at cleanup, ignoring the error of a second close.
+func closeLater(c io.Closer) { DeferCleanup(func() { _ = c.Close() }) }

@@ -1,6 +1,7 @@
 package forward
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 	"strconv"
@@ -82,7 +83,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		pol := l.p.pol.Load()
 		if max := pol.cfg.Limits.MaxConns; max > 0 && n > int64(max) {
 			l.p.conns.Add(-1)
-			l.p.rejectConn(c, pol, "limits.max_conns", "too many client connections")
+			l.p.rejectConn(c, pol, "limits.max_conns", fmt.Sprintf("too many client connections (limits.max_conns %d)", max))
 			continue
 		}
 		return &limitConn{Conn: c, p: l.p}, nil
