@@ -1,0 +1,99 @@
+package simtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/proxylab/proxylab/loadgen"
+	"github.com/proxylab/proxylab/sim"
+)
+
+// DriveOption tunes Drive.
+type DriveOption func(*driveConfig)
+
+type timed struct {
+	at time.Duration
+	ev Event
+}
+
+type driveConfig struct {
+	requests sim.RequestFunc
+	load     []loadgen.Option
+	events   []timed
+}
+
+// WithRequests says what each load slot sends; nil (the default) means
+// sim.World.DefaultRequests: GET / through the proxy.
+func WithRequests(fn sim.RequestFunc) DriveOption {
+	return func(c *driveConfig) { c.requests = fn }
+}
+
+// WithLoadOptions passes options to loadgen.Run (progress, series, …).
+func WithLoadOptions(opts ...loadgen.Option) DriveOption {
+	return func(c *driveConfig) { c.load = append(c.load, opts...) }
+}
+
+// At applies ev at offset from the start of the load, while it runs, as a
+// scenario's timeline does. Events at the same offset apply in the order given.
+func At(offset time.Duration, ev Event) DriveOption {
+	return func(c *driveConfig) { c.events = append(c.events, timed{at: offset, ev: ev}) }
+}
+
+// Drive runs plan against a started world through its clients (in turn), with
+// every request in the world's ledger, applies the At events on their offsets,
+// and returns loadgen's report. The ledger's windows count from the start of
+// the load, so ReceiveNoTrafficBetween(from, to) and event offsets agree.
+//
+// Every phase must be bounded (loadgen requires a positive Duration); ctx
+// ends the run early. The error joins the plan's problems and the events that
+// could not be applied; the report is returned whenever the load ran.
+func Drive(ctx context.Context, w *sim.World, plan loadgen.Plan, opts ...DriveOption) (*loadgen.Report, error) {
+	var c driveConfig
+	for _, o := range opts {
+		o(&c)
+	}
+	if err := plan.Validate(); err != nil {
+		return nil, fmt.Errorf("drive: %w", err)
+	}
+	sort.SliceStable(c.events, func(i, j int) bool { return c.events[i].at < c.events[j].at })
+
+	tlCtx, stopTimeline := context.WithCancel(ctx)
+	var (
+		wg     sync.WaitGroup
+		errs   []error
+		errsMu sync.Mutex
+	)
+	t0 := time.Now()
+	w.Ledger().SetStart(t0)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		timer := time.NewTimer(0)
+		defer timer.Stop()
+		<-timer.C
+		for _, e := range c.events {
+			timer.Reset(time.Until(t0.Add(e.at)))
+			select {
+			case <-tlCtx.Done():
+				return
+			case <-timer.C:
+			}
+			if err := e.ev.Apply(tlCtx, w); err != nil {
+				errsMu.Lock()
+				errs = append(errs, fmt.Errorf("event %s at %s: %w", e.ev.Name, e.at, err))
+				errsMu.Unlock()
+			}
+		}
+	}()
+	rep, err := loadgen.Run(ctx, plan, w.Doer(c.requests), c.load...)
+	stopTimeline()
+	wg.Wait()
+	if err != nil {
+		errs = append(errs, fmt.Errorf("drive: %w", err))
+	}
+	return rep, errors.Join(errs...)
+}
