@@ -113,7 +113,11 @@ func walk(n ast.Node, t reflect.Type, path string, pos positions, c *collector) 
 			return
 		}
 	}
-	if t == durationType || reflect.PointerTo(t).Implements(textUnmarshaler) || t.Kind() == reflect.Interface {
+	if t == durationType || reflect.PointerTo(t).Implements(textUnmarshaler) {
+		checkScalar(n, t, path, c)
+		return
+	}
+	if t.Kind() == reflect.Interface {
 		return
 	}
 	switch v := n.(type) {
@@ -172,4 +176,42 @@ func unknownKey(name, path string, fields map[string]reflect.Type) string {
 		msg += "; did you mean " + strconv.Quote(s) + "?"
 	}
 	return msg + " (known keys: " + strings.Join(known, ", ") + ")"
+}
+
+// checkScalar parses a leaf value the way decoding will, so that a bad value
+// is reported at its own position.
+func checkScalar(n ast.Node, t reflect.Type, path string, c *collector) {
+	if c == nil {
+		return
+	}
+	switch n.(type) {
+	case *ast.MappingNode, *ast.SequenceNode, *ast.NullNode:
+		return
+	}
+	tk := n.GetToken()
+	if tk == nil {
+		return
+	}
+	if t == durationType {
+		if _, err := time.ParseDuration(tk.Value); err != nil {
+			c.addAt(posOf(n), "%s: %q is not a duration; write one like 250ms, 2s or 1m30s", lastKey(path), tk.Value)
+			c.badValues++
+		}
+		return
+	}
+	v, ok := reflect.New(t).Interface().(encoding.TextUnmarshaler)
+	if !ok {
+		return
+	}
+	if err := v.UnmarshalText([]byte(tk.Value)); err != nil {
+		c.addAt(posOf(n), "%s: %v", lastKey(path), err)
+		c.badValues++
+	}
+}
+
+func lastKey(path string) string {
+	if i := strings.LastIndex(path, "."); i >= 0 {
+		return path[i+1:]
+	}
+	return path
 }

@@ -109,6 +109,11 @@ func Parse(name string, data []byte) (*Scenario, error) {
 	proxyNode, mode := findProxy(root, c)
 	sc.Proxy.Mode = mode
 	walkRoot(root, mode, c)
+	if c.badValues > 0 {
+		// Values that do not parse were reported with their positions; the
+		// decoder would stop at the first of them without one.
+		return nil, c.err()
+	}
 	if err := yaml.UnmarshalWithOptions(data, sc); err != nil {
 		c.list = append(c.list, yamlProblem(name, err))
 		return nil, c.err()

@@ -71,6 +71,8 @@ type collector struct {
 	file string
 	pos  positions
 	list Problems
+	// badValues counts values that do not parse: decoding cannot go on after them.
+	badValues int
 }
 
 func (c *collector) add(path, format string, a ...any) {
