@@ -54,6 +54,17 @@ var _ = Describe("Link", func() {
 			Eventually(peers).Should(Receive(HavePrefix("127.0.4.1:")))
 		})
 
+		It("should close the client's connection when the upstream refuses", func() {
+			ln, err := net.Listen("tcp", "127.0.1.1:0")
+			Expect(err).NotTo(HaveOccurred())
+			refused := ln.Addr().String()
+			Expect(ln.Close()).To(Succeed())
+			c := dial(startLink(refused, 1))
+			_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+			_, err = c.Read(make([]byte, 1))
+			Expect(err).To(MatchError(io.EOF))
+		})
+
 		It("should close idempotently", func() {
 			Expect(link.Close()).To(Succeed())
 			Expect(link.Close()).To(Succeed())
