@@ -214,6 +214,22 @@ var _ = Describe("Link", func() {
 				Expect(string(buf)).To(Equal(want))
 			}
 		})
+
+		It("should hold a connection that is on the toxic path too", func() {
+			Expect(link.AddToxic(netfault.Toxic{Type: netfault.Latency, Latency: time.Millisecond})).To(Succeed())
+			c := dial(link)
+			_, err := roundTrip(c, "before", 2*time.Second)
+			Expect(err).NotTo(HaveOccurred())
+			link.Partition()
+			_, err = roundTrip(c, "during", 100*time.Millisecond)
+			Expect(errors.Is(err, os.ErrDeadlineExceeded)).To(BeTrue(), "got %v", err)
+			link.Heal()
+			_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+			buf := make([]byte, len("during"))
+			_, err = io.ReadFull(c, buf)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(string(buf)).To(Equal("during"))
+		})
 	})
 
 	It("should make the same fault decisions from the same seed", func() {

@@ -164,6 +164,13 @@ var _ = Describe("Behaviour knobs", func() {
 		Expect(err).NotTo(HaveOccurred())
 		Expect(body).To(HaveLen(400))
 		Expect(resp.TransferEncoding).To(Equal([]string{"chunked"}))
+		_, _, plain, err := fetch(client, srv.URL()+"/?size=400")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(body).To(Equal(plain), "chunks carry the same bytes as one write")
+		_, _, big, err := fetch(client, srv.URL()+"/?size=100000&drip=100MiB")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(big[:400]).To(Equal(plain))
+		Expect(big[99999]).To(Equal(big[99999%len(plain[:55])]), "the filler repeats every 55 bytes")
 		Expect(time.Since(start)).To(BeNumerically(">=", 60*time.Millisecond))
 	})
 

@@ -56,6 +56,13 @@ func ParseStatusMix(s string) (StatusMix, error) {
 	return m, nil
 }
 
+// MustParseStatusMix is ParseStatusMix for literals; it returns the zero mix
+// when s does not parse.
+func MustParseStatusMix(s string) StatusMix {
+	m, _ := ParseStatusMix(s)
+	return m
+}
+
 // Sample draws one status code.
 func (m StatusMix) Sample(r *rand.Rand) int {
 	i, ok := pickWeighted(r, m.total, len(m.codes), func(i int) float64 { return m.w[i] })
@@ -122,6 +129,13 @@ func ParseSizeMix(s string) (SizeMix, error) {
 		m.total += weight
 	}
 	return m, nil
+}
+
+// MustParseSizeMix is ParseSizeMix for literals; it returns the zero mix when
+// s does not parse.
+func MustParseSizeMix(s string) SizeMix {
+	m, _ := ParseSizeMix(s)
+	return m
 }
 
 // Sample draws one body size.

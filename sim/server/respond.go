@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -116,7 +117,7 @@ func (s *Server) serveBehaviour(inc *incarnation, w http.ResponseWriter, r *http
 		src = bytes.NewReader(body)
 	}
 	if p.reset {
-		_, _ = io.CopyN(w, src, max(1, size/2))
+		_ = copyN(w, src, max(1, size/2))
 		_ = http.NewResponseController(w).Flush()
 		s.stats.reset.Add(1)
 		abort(r)
@@ -124,7 +125,9 @@ func (s *Server) serveBehaviour(inc *incarnation, w http.ResponseWriter, r *http
 	}
 	out := &pacedWriter{w: w, rate: p.b.Drip, ctx: r.Context(), killed: inc.killed}
 	if p.b.Chunks <= 0 {
-		_, _ = io.Copy(out, src)
+		if size > 0 {
+			_, _ = io.Copy(out, src)
+		}
 		return
 	}
 	s.writeChunks(r, inc, out, src, size, p.b)
@@ -143,7 +146,7 @@ func (s *Server) writeChunks(r *http.Request, inc *incarnation, out *pacedWriter
 			_, err = fmt.Fprintf(out, "chunk %d/%d\n", i+1, n)
 		} else {
 			part := size/n + boolInt(i < size%n)
-			_, err = io.CopyN(out, src, part)
+			err = copyN(out, src, part)
 		}
 		if err != nil {
 			return
@@ -228,7 +231,7 @@ func (p *pacedWriter) Write(b []byte) (int, error) {
 
 func (p *pacedWriter) flush() { _ = http.NewResponseController(p.w).Flush() }
 
-// pattern is a reader of n bytes of printable filler.
+// pattern is n bytes of printable filler, written from one shared block.
 type pattern struct {
 	n   int64
 	off int64
@@ -236,17 +239,50 @@ type pattern struct {
 
 const filler = "proxylab-sim-body-0123456789abcdefghijklmnopqrstuvwxyz\n"
 
+// fillerBlock repeats filler to a little over 32 KiB; writing from
+// fillerBlock[off%len(filler):] keeps the pattern continuous.
+var fillerBlock = []byte(strings.Repeat(filler, (32<<10)/len(filler)+2))
+
+// Read fills b (for readers that want one); WriteTo is the fast path.
 func (p *pattern) Read(b []byte) (int, error) {
 	if p.off >= p.n {
 		return 0, io.EOF
 	}
-	k := int64(len(b))
-	if k > p.n-p.off {
-		k = p.n - p.off
-	}
+	k := min(int64(len(b)), p.n-p.off)
 	for i := range k {
 		b[i] = filler[(p.off+i)%int64(len(filler))]
 	}
 	p.off += k
 	return int(k), nil
+}
+
+// WriteTo writes what is left without allocating.
+func (p *pattern) WriteTo(w io.Writer) (int64, error) { return p.writeN(w, p.n-p.off) }
+
+// writeN writes the next n bytes (at most what is left).
+func (p *pattern) writeN(w io.Writer, n int64) (int64, error) {
+	n = min(n, p.n-p.off)
+	var written int64
+	span := int64(len(fillerBlock) - len(filler))
+	for written < n {
+		start := p.off % int64(len(filler))
+		k := min(n-written, span)
+		m, err := w.Write(fillerBlock[start : start+k])
+		written += int64(m)
+		p.off += int64(m)
+		if err != nil {
+			return written, err
+		}
+	}
+	return written, nil
+}
+
+// copyN copies n bytes of a body, without a buffer for filler bodies.
+func copyN(w io.Writer, r io.Reader, n int64) error {
+	if p, ok := r.(*pattern); ok {
+		_, err := p.writeN(w, n)
+		return err
+	}
+	_, err := io.CopyN(w, r, n)
+	return err
 }
