@@ -158,6 +158,9 @@ func Build(ctx context.Context, opts ...Option) (*sim.World, error) {
 			return fail(err)
 		}
 	}
+	if err := c.checkLinks(); err != nil {
+		return fail(err)
+	}
 	for _, l := range c.links {
 		if err := w.AddLink(l.name, l.from, l.to, l.toxics...); err != nil {
 			return fail(fmt.Errorf("link %s: %w", l.name, err))
@@ -170,6 +173,31 @@ func Build(ctx context.Context, opts ...Option) (*sim.World, error) {
 		return fail(fmt.Errorf("start the world: %w", err))
 	}
 	return w, nil
+}
+
+// checkLinks says which link names a node the world will not have.
+func (c worldConfig) checkLinks() error {
+	nodes := map[string]bool{"proxy": c.proxy != nil}
+	for _, s := range c.servers {
+		nodes[s.cfg.Name] = true
+	}
+	for i, cc := range c.clients {
+		name := cc.Name
+		if name == "" {
+			name = fmt.Sprintf("cli%d", i+1)
+		}
+		nodes[name] = true
+	}
+	var errs []error
+	for _, l := range c.links {
+		if l.from != sim.AnyNode && !nodes[l.from] {
+			errs = append(errs, fmt.Errorf("link %s: from %q is not a node of the world (a client, \"proxy\" or %q)", l.name, l.from, sim.AnyNode))
+		}
+		if !nodes[l.to] || l.to == l.from {
+			errs = append(errs, fmt.Errorf("link %s: to %q is not a node of the world (a server or \"proxy\")", l.name, l.to))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // NewWorld builds and starts a world inside a Ginkgo spec or setup node: a

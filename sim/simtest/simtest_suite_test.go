@@ -1,0 +1,22 @@
+package simtest_test
+
+import (
+	"testing"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"go.uber.org/goleak"
+)
+
+func TestSimtest(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "sim/simtest")
+}
+
+var leakOpt goleak.Option
+
+var _ = BeforeSuite(func() { leakOpt = goleak.IgnoreCurrent() })
+
+var _ = AfterSuite(func() {
+	Eventually(func() error { return goleak.Find(leakOpt) }).Should(Succeed())
+})
