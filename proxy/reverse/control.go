@@ -196,6 +196,7 @@ func (p *Proxy) build(d Config, old *state) (*state, error) {
 	st := &state{cfg: d, pools: make(map[string]*pool, len(d.Pools))}
 	if d.Via != "-" {
 		st.via = d.Via
+		st.via11, st.via2 = "1.1 "+d.Via, "2 "+d.Via
 	}
 	for _, t := range d.TrustedProxies {
 		pfx, err := parsePrefix(t)

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/netip"
+	"strconv"
 	"strings"
 
 	"github.com/proxylab/proxylab/proxy"
@@ -32,29 +33,51 @@ func (st *state) rewrite(pr *httputil.ProxyRequest) {
 		proto = "https"
 	}
 	h := out.Header
+	// One backing array for the five values: one allocation, not five.
+	vals := make([]string, 5)
+	set := func(i int, name, v string) {
+		vals[i] = v
+		h[name] = vals[i : i+1 : i+1]
+	}
 	if st.trusted(peer) {
 		// ReverseProxy removed X-Forwarded-*; a trusted peer's values stay.
+		xff := peer
 		if prior := in.Header["X-Forwarded-For"]; len(prior) > 0 {
-			h["X-Forwarded-For"] = []string{strings.Join(prior, ", ") + ", " + peer}
-		} else {
-			h["X-Forwarded-For"] = []string{peer}
+			xff = strings.Join(prior, ", ") + ", " + peer
 		}
-		h["X-Forwarded-Host"] = []string{firstOr(in.Header, "X-Forwarded-Host", in.Host)}
-		h["X-Forwarded-Proto"] = []string{firstOr(in.Header, "X-Forwarded-Proto", proto)}
+		set(0, "X-Forwarded-For", xff)
+		set(1, "X-Forwarded-Host", firstOr(in.Header, "X-Forwarded-Host", in.Host))
+		set(2, "X-Forwarded-Proto", firstOr(in.Header, "X-Forwarded-Proto", proto))
 		fwd := forwardedElement(peer, in.Host, proto)
 		if prior := in.Header["Forwarded"]; len(prior) > 0 {
 			fwd = strings.Join(prior, ", ") + ", " + fwd
 		}
-		h["Forwarded"] = []string{fwd}
+		set(3, "Forwarded", fwd)
 	} else {
-		h["X-Forwarded-For"] = []string{peer}
-		h["X-Forwarded-Host"] = []string{in.Host}
-		h["X-Forwarded-Proto"] = []string{proto}
-		h["Forwarded"] = []string{forwardedElement(peer, in.Host, proto)}
+		set(0, "X-Forwarded-For", peer)
+		set(1, "X-Forwarded-Host", in.Host)
+		set(2, "X-Forwarded-Proto", proto)
+		set(3, "Forwarded", forwardedElement(peer, in.Host, proto))
 	}
 	if st.via != "" {
-		proxy.AddVia(h, in.Proto, st.via)
+		if prior := in.Header["Via"]; len(prior) > 0 {
+			proxy.AddVia(h, in.Proto, st.via)
+		} else {
+			set(4, "Via", st.viaHop(in.ProtoMajor, in.ProtoMinor))
+		}
 	}
+}
+
+// viaHop returns this proxy's Via element for the received protocol, without
+// allocating for HTTP/1.1 and HTTP/2.
+func (st *state) viaHop(major, minor int) string {
+	switch {
+	case major == 1 && minor == 1:
+		return st.via11
+	case major == 2:
+		return st.via2
+	}
+	return strconv.Itoa(major) + "." + strconv.Itoa(minor) + " " + st.via
 }
 
 func firstOr(h http.Header, name, def string) string {

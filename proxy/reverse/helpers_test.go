@@ -28,6 +28,8 @@ type upstream struct {
 	addr     string
 	srv      *http.Server
 	receipts atomic.Int64
+	fail      atomic.Bool // answer 500 to everything but /healthz
+	unhealthy atomic.Bool // answer 503 to /healthz
 
 	mu   sync.Mutex
 	last *http.Request
@@ -60,6 +62,14 @@ func (u *upstream) stop() {
 
 func (u *upstream) serve(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/healthz" {
+		if u.unhealthy.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		return
+	}
+	if u.fail.Load() {
+		u.receipts.Add(1)
+		w.WriteHeader(http.StatusInternalServerError)
 		return
 	}
 	body, _ := io.ReadAll(r.Body)

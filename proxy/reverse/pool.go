@@ -26,7 +26,8 @@ type state struct {
 	pools       map[string]*pool
 	order       []*pool // in configuration order, for Pools()
 	trustedNets []netip.Prefix
-	via         string
+	via         string // "" when Via is off
+	via11, via2 string // precomputed Via elements
 }
 
 // pool is a named group of servers with its balancer, retry policy, breaker

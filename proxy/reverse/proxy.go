@@ -301,10 +301,19 @@ func (l *logWriter) Unwrap() http.ResponseWriter { return l.ResponseWriter }
 // response.
 type copyBuffers struct{}
 
-var copyBufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+const copyBufSize = 32 << 10
 
-func (copyBuffers) Get() []byte  { return *copyBufPool.Get().(*[]byte) }
-func (copyBuffers) Put(b []byte) { copyBufPool.Put(&b) }
+var copyBufPool = sync.Pool{New: func() any { return new([copyBufSize]byte) }}
+
+func (copyBuffers) Get() []byte { return copyBufPool.Get().(*[copyBufSize]byte)[:] }
+
+// Put takes back a buffer from Get; the array pointer conversion keeps Put
+// free of allocations.
+func (copyBuffers) Put(b []byte) {
+	if len(b) == copyBufSize {
+		copyBufPool.Put((*[copyBufSize]byte)(b))
+	}
+}
 
 var (
 	_ http.Handler        = (*Proxy)(nil)
