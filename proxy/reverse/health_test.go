@@ -120,4 +120,3 @@ type metricsRecorder struct {
 func (m *metricsRecorder) Header() http.Header         { return m.h }
 func (m *metricsRecorder) Write(b []byte) (int, error) { return m.body.Write(b) }
 func (m *metricsRecorder) WriteHeader(int)             {}
-

@@ -23,11 +23,11 @@ import (
 // status=N answers N, delay=D sleeps D first, abort=1 closes the connection
 // after reading the request (the upstream died after the request was sent).
 type upstream struct {
-	name     string
-	url      string
-	addr     string
-	srv      *http.Server
-	receipts atomic.Int64
+	name      string
+	url       string
+	addr      string
+	srv       *http.Server
+	receipts  atomic.Int64
 	fail      atomic.Bool // answer 500 to everything but /healthz
 	unhealthy atomic.Bool // answer 503 to /healthz
 
