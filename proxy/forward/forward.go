@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/proxylab/proxylab/proxy"
@@ -72,7 +73,7 @@ func (p *Proxy) serveHTTP(w http.ResponseWriter, r *http.Request, pol *policy, r
 
 	resp, err := transport.RoundTrip(out)
 	if cb != nil {
-		rec.up = cb.n
+		rec.up = cb.n.Load()
 	}
 	if err != nil {
 		// The policy allowed it; the upstream failed. The record stays
@@ -88,7 +89,7 @@ func (p *Proxy) serveHTTP(w http.ResponseWriter, r *http.Request, pol *policy, r
 	defer resp.Body.Close()
 	p.copyResponse(w, resp, r, pol, rt, rec)
 	if cb != nil {
-		rec.up = cb.n
+		rec.up = cb.n.Load()
 	}
 	p.finish(rec)
 }
@@ -227,15 +228,17 @@ func (p *Proxy) transportFor(pol *policy, par *parentRoute) *http.Transport {
 	return actual.(*http.Transport)
 }
 
-// countingBody counts request body bytes sent upstream.
+// countingBody counts request body bytes sent upstream. The Transport
+// writes the body on its own goroutine, possibly while the response is
+// already being read, so the count is atomic.
 type countingBody struct {
 	io.ReadCloser
-	n int64
+	n atomic.Int64
 }
 
 func (c *countingBody) Read(b []byte) (int, error) {
 	n, err := c.ReadCloser.Read(b)
-	c.n += int64(n)
+	c.n.Add(int64(n))
 	return n, err
 }
 
