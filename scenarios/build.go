@@ -90,6 +90,7 @@ func clientConfig(defaults, cs ClientSpec, i int) (client.Config, error) {
 		DisableKeepAlive: cs.NoKeepAlive || defaults.NoKeepAlive,
 		Timeout:          cs.Timeout.D(),
 		H2C:              cs.H2C || defaults.H2C,
+		Cookies:          cs.Cookies || defaults.Cookies,
 	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = defaults.Timeout.D()

@@ -65,6 +65,8 @@ type ClientView struct {
 	Failed      int         `expr:"failed"`
 	SuccessRate float64     `expr:"success_rate"`
 	Latency     LatencyView `expr:"latency"`
+	// Servers is how many different servers answered it.
+	Servers int `expr:"servers"`
 	// Status counts its responses with a status code.
 	Status func(code int) int `expr:"status"`
 }
@@ -111,6 +113,13 @@ type Env struct {
 	At func(event string) time.Duration `expr:"at"`
 	// SawHeader counts the simulated requests any server received carrying a header.
 	SawHeader func(name string) int `expr:"saw_header"`
+	// SawHeaderValue counts the simulated requests any server received with a
+	// header whose value contains substr.
+	SawHeaderValue func(name, substr string) int `expr:"saw_header_value"`
+	// KeyMoves counts the values of a request header (a hashing key such as a
+	// user id) that reached more than one server: a consistent-hash pool moves
+	// only the keys of a server that left.
+	KeyMoves func(header string) int `expr:"key_moves"`
 	// FairnessBetween is Fairness over the receipts in [from, to).
 	FairnessBetween func(from, to time.Duration) float64 `expr:"fairness_between"`
 }

@@ -80,9 +80,15 @@ func newEnv(w *sim.World, sc *Scenario, rep *loadgen.Report, events []EventRecor
 	}
 	env.Client = func(name string) ClientView {
 		win := window(entries, func(e sim.Entry) bool { return e.Client == name })
+		answered := map[string]bool{}
+		for _, e := range entries {
+			if e.Client == name && e.Outcome != nil && e.Outcome.Server != "" {
+				answered[e.Outcome.Server] = true
+			}
+		}
 		return ClientView{
 			Requests: win.Requests, Succeeded: win.Succeeded, Failed: win.Failed,
-			SuccessRate: win.SuccessRate, Latency: win.Latency, Status: win.Status,
+			SuccessRate: win.SuccessRate, Latency: win.Latency, Status: win.Status, Servers: len(answered),
 		}
 	}
 	env.Phase = func(name string) PhaseView {
@@ -125,6 +131,42 @@ func newEnv(w *sim.World, sc *Scenario, rep *loadgen.Report, events []EventRecor
 		n := 0
 		for _, rs := range receipts {
 			n += sawHeader(rs, h)
+		}
+		return n
+	}
+	env.SawHeaderValue = func(h, sub string) int {
+		n := 0
+		for _, rs := range receipts {
+			for _, r := range rs {
+				for _, v := range r.Header.Values(h) {
+					if strings.Contains(v, sub) {
+						n++
+						break
+					}
+				}
+			}
+		}
+		return n
+	}
+	env.KeyMoves = func(h string) int {
+		seen := map[string]map[string]bool{}
+		for srv, rs := range receipts {
+			for _, r := range rs {
+				k := r.Header.Get(h)
+				if k == "" {
+					continue
+				}
+				if seen[k] == nil {
+					seen[k] = map[string]bool{}
+				}
+				seen[k][srv] = true
+			}
+		}
+		n := 0
+		for _, s := range seen {
+			if len(s) > 1 {
+				n++
+			}
 		}
 		return n
 	}

@@ -138,6 +138,8 @@ type ClientSpec struct {
 	Timeout Duration `yaml:"timeout"`
 	// H2C speaks cleartext HTTP/2.
 	H2C bool `yaml:"h2c"`
+	// Cookies keeps and returns cookies, as a browser does (sticky sessions).
+	Cookies bool `yaml:"cookies"`
 }
 
 // LinkSpec is a fault-injecting link on the edge From → To.

@@ -5,19 +5,21 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"sync"
 
 	"github.com/proxylab/proxylab/proxy"
 	"github.com/proxylab/proxylab/proxy/forward"
 )
 
-// WorldNet is the range the simulated world lives in; a forward node opens it
-// to its SSRF guard on purpose, and nothing else.
-const WorldNet = "127.0.0.0/8"
+// WorldNets are the ranges the world's servers and links live in; a forward
+// node opens them to its SSRF guard on purpose, and nothing else: the rest of
+// loopback (127.0.0.1, the proxy's own address) stays denied.
+var WorldNets = []string{"127.0.1.0/24", "127.0.4.0/24", "127.0.11.0/24", "127.0.14.0/24"}
 
 // ForwardNode is the built-in forward proxy as a world's proxy node. Clients
 // name servers in URLs (http://server1/…); the node maps "server1:80" to the
-// server's loopback address (ConnectTo) and allows WorldNet in its SSRF guard.
+// server's loopback address (ConnectTo) and allows WorldNets in its SSRF guard.
 type ForwardNode struct {
 	Config  forward.Config
 	Options []forward.Option
@@ -58,12 +60,10 @@ func ForwardConfigFor(cfg forward.Config, topo Topology) forward.Config {
 	}
 	cfg.ConnectTo = ct
 	nets := append([]string(nil), cfg.AllowNets...)
-	has := false
-	for _, n := range nets {
-		has = has || n == WorldNet
-	}
-	if !has {
-		nets = append(nets, WorldNet)
+	for _, w := range WorldNets {
+		if !slices.Contains(nets, w) {
+			nets = append(nets, w)
+		}
 	}
 	cfg.AllowNets = nets
 	return cfg

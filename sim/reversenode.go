@@ -63,13 +63,40 @@ func (n *ReverseNode) Start(_ context.Context, topo Topology) error {
 		_ = p.Close()
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := proxy.NewServer(p, n.Server)
+	srv := proxy.NewServer(p, serverConfig(cfg.ServerConfig(), n.Server))
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	n.mu.Lock()
 	n.p, n.srv, n.done, n.addr = p, srv, done, ln.Addr().String()
 	n.mu.Unlock()
 	return nil
+}
+
+// serverConfig lays the non-zero fields of override over base.
+func serverConfig(base, override proxy.ServerConfig) proxy.ServerConfig {
+	if override.ReadHeaderTimeout != 0 {
+		base.ReadHeaderTimeout = override.ReadHeaderTimeout
+	}
+	if override.ReadTimeout != 0 {
+		base.ReadTimeout = override.ReadTimeout
+	}
+	if override.WriteTimeout != 0 {
+		base.WriteTimeout = override.WriteTimeout
+	}
+	if override.IdleTimeout != 0 {
+		base.IdleTimeout = override.IdleTimeout
+	}
+	if override.MaxHeaderBytes != 0 {
+		base.MaxHeaderBytes = override.MaxHeaderBytes
+	}
+	if override.ShutdownTimeout != 0 {
+		base.ShutdownTimeout = override.ShutdownTimeout
+	}
+	if override.MaxConcurrentStreams != 0 {
+		base.MaxConcurrentStreams = override.MaxConcurrentStreams
+	}
+	base.H2C = base.H2C || override.H2C
+	return base
 }
 
 // ReverseConfigFor fills cfg with the world's servers as ReverseNode

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"strconv"
 	"sync/atomic"
@@ -47,6 +48,9 @@ type Config struct {
 	InsecureTLS bool
 	// Header is added to every request.
 	Header http.Header
+	// Cookies keeps the cookies servers set and sends them back, as a browser
+	// does (sticky sessions need it). False sends none.
+	Cookies bool
 }
 
 // Request is one request a client sends.
@@ -112,7 +116,12 @@ func New(cfg Config) (*Client, error) {
 		}
 		c.rt = tr
 	}
+	var jar http.CookieJar
+	if cfg.Cookies {
+		jar, _ = cookiejar.New(nil)
+	}
 	c.hc = &http.Client{
+		Jar:       jar,
 		Transport: c.rt,
 		Timeout:   cfg.Timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error {

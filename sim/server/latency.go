@@ -52,20 +52,30 @@ func (u uniform) sample(r *rand.Rand) time.Duration {
 	if u.hi <= u.lo {
 		return u.lo
 	}
-	return u.lo + time.Duration(r.Int64N(int64(u.hi-u.lo)+1))
+	return u.lo + time.Duration(r.Uint64N(uint64(u.hi-u.lo)+1))
 }
 
 type normal struct{ mean, stddev time.Duration }
 
 func (n normal) sample(r *rand.Rand) time.Duration {
-	d := float64(n.mean) + r.NormFloat64()*float64(n.stddev)
-	return time.Duration(math.Max(0, d))
+	return clampDuration(float64(n.mean) + r.NormFloat64()*float64(n.stddev))
 }
 
 type lognormal struct{ mu, sigma float64 } // of ln(delay in ns)
 
 func (l lognormal) sample(r *rand.Rand) time.Duration {
-	return time.Duration(math.Exp(l.mu + l.sigma*r.NormFloat64()))
+	return clampDuration(math.Exp(l.mu + l.sigma*r.NormFloat64()))
+}
+
+// clampDuration converts nanoseconds to a Duration between 0 and the largest one.
+func clampDuration(ns float64) time.Duration {
+	switch {
+	case !(ns > 0): // also NaN
+		return 0
+	case ns >= math.MaxInt64:
+		return math.MaxInt64
+	}
+	return time.Duration(ns)
 }
 
 // FixedLatency returns a Latency that always waits d.
