@@ -51,6 +51,8 @@ clients:
   auth: "alice:wonderland"
 load:
   - {phase: explain, duration: 2s, rate: 50/s}
+expect:
+  - ledger.lost == 0
 `
 	explainReverseYAML = `name: explain-reverse
 about: |
@@ -67,6 +69,8 @@ servers:
 clients: {count: 3}
 load:
   - {phase: explain, duration: 2s, rate: 50/s}
+expect:
+  - ledger.lost == 0
 `
 )
 
@@ -366,7 +370,7 @@ func oneTrip(ctx context.Context, c *client.Client, addr string, h head, proxy, 
 	} else {
 		v.Hops = append(v.Hops, Hop{From: proxy, To: "(no server)", Title: "the proxy answered itself"})
 	}
-	from := orDash(srv)
+	from := orDash(srv) + " ──▶ " + proxy
 	if rec == nil {
 		from = proxy
 	}

@@ -64,7 +64,7 @@ func JourneyHops(j Journey, proxy string) []Hop {
 		hops = append(hops, Hop{From: proxy, To: "(no server)", Title: "no server received it"})
 	}
 	if j.Response != nil {
-		hops = append(hops, Hop{From: orDash(j.Server), To: j.Client,
+		hops = append(hops, Hop{From: orDash(j.Server) + " ──▶ " + proxy, To: j.Client,
 			Title: "the response as " + j.Client + " got it", Head: *j.Response, Notes: ResponseNotes(*j.Response)})
 	}
 	return hops

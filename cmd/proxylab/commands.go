@@ -14,6 +14,7 @@ var subcommands = []func() *cobra.Command{
 	newProxyCommand,
 	newRunCommand,
 	newValidateCommand,
+	newExplainCommand,
 }
 
 func sprintf(format string, a ...any) string { return fmt.Sprintf(format, a...) }
