@@ -107,7 +107,8 @@ func headerMatcher(fn, want, name string, value types.GomegaMatcher) types.Gomeg
 	}}
 }
 
-// receiptsOf reads the receipts of a server, a world's servers, or a list.
+// receiptsOf reads the receipts of a server, a world's servers (in order of
+// arrival), or a list.
 func receiptsOf(actual any, fn string) ([]server.Receipt, string, error) {
 	switch a := actual.(type) {
 	case *server.Server:
@@ -125,6 +126,7 @@ func receiptsOf(actual any, fn string) ([]server.Receipt, string, error) {
 				out = append(out, s.Receipts()...)
 			}
 		}
+		sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
 		return out, "the world's servers", nil
 	case []server.Receipt:
 		return a, fmt.Sprintf("the %d receipts", len(a)), nil
