@@ -112,7 +112,11 @@ func proxyNode(sc *Scenario, extOut *bytes.Buffer) (sim.Proxy, error) {
 	case sc.Proxy.Reverse != nil:
 		return &sim.ReverseNode{Config: reverseConfig(sc.Proxy.Reverse)}, nil
 	case sc.Proxy.Forward != nil:
-		return &sim.ForwardNode{Config: sc.Proxy.Forward.Config}, nil
+		n := &sim.ForwardNode{Config: sc.Proxy.Forward.Config}
+		if pp := sc.Proxy.Forward.ParentProxy; pp != nil {
+			n.Parent = &sim.ForwardNode{Config: *pp}
+		}
+		return n, nil
 	case sc.Proxy.External != nil:
 		e := sc.Proxy.External
 		prog := e.Program

@@ -85,6 +85,9 @@ type BalanceSpec struct {
 type ForwardSpec struct {
 	Mode           string `yaml:"mode"`
 	forward.Config `yaml:",inline"`
+	// ParentProxy starts a second built-in forward proxy that this one chains
+	// every request through, using the parent's first credentials.
+	ParentProxy *forward.Config `yaml:"parent_proxy"`
 }
 
 // ExternalSpec is a proxy program started for the run.

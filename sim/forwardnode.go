@@ -25,6 +25,10 @@ type ForwardNode struct {
 	Options []forward.Option
 	// Server tunes the listener; zero fields get proxy's defaults.
 	Server proxy.ServerConfig
+	// Parent, when set, is a second forward proxy this one chains every
+	// request through (with the parent's first credentials, if it has any).
+	// It starts first, on ParentHost, and resolves the servers' names itself.
+	Parent *ForwardNode
 
 	mu   sync.Mutex
 	p    *forward.Proxy
@@ -69,9 +73,26 @@ func ForwardConfigFor(cfg forward.Config, topo Topology) forward.Config {
 	return cfg
 }
 
+// ParentHost is where a ForwardNode's parent listens.
+const ParentHost = "127.0.3.2"
+
 // Start builds the proxy for topo and starts serving on topo.Host:0.
-func (n *ForwardNode) Start(_ context.Context, topo Topology) error {
-	p, err := forward.New(ForwardConfigFor(n.Config, topo), n.Options...)
+func (n *ForwardNode) Start(ctx context.Context, topo Topology) error {
+	cfg := ForwardConfigFor(n.Config, topo)
+	if n.Parent != nil {
+		pt := topo
+		pt.Host = ParentHost
+		if err := n.Parent.Start(ctx, pt); err != nil {
+			return fmt.Errorf("parent proxy: %w", err)
+		}
+		par := forward.Parent{URL: "http://" + n.Parent.Addr()}
+		if auth := n.Parent.Config.Auth; len(auth) > 0 {
+			par.User, par.Pass = auth[0].User, auth[0].Pass
+		}
+		cfg.Parent = append([]forward.Parent{par}, cfg.Parent...)
+		cfg.AllowNets = append(cfg.AllowNets, ParentHost+"/32")
+	}
+	p, err := forward.New(cfg, n.Options...)
 	if err != nil {
 		return err
 	}
@@ -109,7 +130,11 @@ func (n *ForwardNode) Stop(ctx context.Context) error {
 	if serr := <-done; serr != nil && !errors.Is(serr, errServerClosed) {
 		err = errors.Join(err, serr)
 	}
-	return errors.Join(err, p.Close())
+	err = errors.Join(err, p.Close())
+	if n.Parent != nil {
+		err = errors.Join(err, n.Parent.Stop(ctx))
+	}
+	return err
 }
 
 func (n *ForwardNode) swap(f func(*forward.Config)) error {
@@ -123,7 +148,12 @@ func (n *ForwardNode) swap(f func(*forward.Config)) error {
 }
 
 // AddServer makes a new server reachable by name.
-func (n *ForwardNode) AddServer(_ context.Context, u Upstream) error {
+func (n *ForwardNode) AddServer(ctx context.Context, u Upstream) error {
+	if n.Parent != nil {
+		if err := n.Parent.AddServer(ctx, u); err != nil {
+			return err
+		}
+	}
 	return n.swap(func(c *forward.Config) {
 		if c.ConnectTo == nil {
 			c.ConnectTo = map[string]string{}
@@ -133,7 +163,12 @@ func (n *ForwardNode) AddServer(_ context.Context, u Upstream) error {
 }
 
 // RemoveServer forgets a server's name.
-func (n *ForwardNode) RemoveServer(_ context.Context, name string) error {
+func (n *ForwardNode) RemoveServer(ctx context.Context, name string) error {
+	if n.Parent != nil {
+		if err := n.Parent.RemoveServer(ctx, name); err != nil {
+			return err
+		}
+	}
 	return n.swap(func(c *forward.Config) { delete(c.ConnectTo, name+":80") })
 }
 
