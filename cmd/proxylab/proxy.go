@@ -25,6 +25,7 @@ import (
 // own constructor here, one line each.
 var proxyChildren = []func() *cobra.Command{
 	newProxyReverseCommand,
+	newProxyForwardCommand,
 }
 
 func newProxyCommand() *cobra.Command {
