@@ -132,8 +132,8 @@ var _ = Describe("Link", func() {
 
 	It("should blackhole and close after the timeout", func() {
 		Expect(link.AddToxic(netfault.Toxic{Type: netfault.Timeout, Timeout: 100 * time.Millisecond})).To(Succeed())
+		start := time.Now() // the timeout may start before dial returns
 		c := dial(link)
-		start := time.Now()
 		_, err := io.WriteString(c, "lost")
 		Expect(err).NotTo(HaveOccurred())
 		_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
