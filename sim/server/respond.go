@@ -79,33 +79,10 @@ func (s *Server) serveBehaviour(inc *incarnation, w http.ResponseWriter, r *http
 	size := p.size
 	if echo {
 		size = int64(len(body))
-		w.Header().Set("Content-Type", "application/json")
-	}
-	if p.reset && size < resetBodyFloor && !echo {
+	} else if p.reset && size < resetBodyFloor {
 		size = resetBodyFloor
 	}
-	if p.delay > 0 {
-		w.Header().Set(DelayHeader, p.delay.String())
-	}
-	for k, vs := range p.b.Headers {
-		for _, v := range vs {
-			w.Header().Add(k, v)
-		}
-	}
-	if p.close {
-		s.stats.closed.Add(1)
-		w.Header().Set("Connection", "close")
-	}
-	if !echo && w.Header().Get("Content-Type") == "" {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	}
-	streamed := p.b.Chunks > 0 || p.b.Drip > 0
-	if !streamed && !p.reset {
-		w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
-	}
-	if p.reset {
-		w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
-	}
+	s.setHeaders(w.Header(), p, size, echo)
 	s.stats.status(p.status)
 	w.WriteHeader(p.status)
 	if r.Method == http.MethodHead || !bodyAllowed(p.status) {
@@ -131,6 +108,32 @@ func (s *Server) serveBehaviour(inc *incarnation, w http.ResponseWriter, r *http
 		return
 	}
 	s.writeChunks(r, inc, out, src, size, p.b)
+}
+
+// setHeaders sets the response headers the plan calls for.
+func (s *Server) setHeaders(h http.Header, p plan, size int64, echo bool) {
+	if echo {
+		h.Set("Content-Type", "application/json")
+	}
+	if p.delay > 0 {
+		h.Set(DelayHeader, p.delay.String())
+	}
+	for k, vs := range p.b.Headers {
+		for _, v := range vs {
+			h.Add(k, v)
+		}
+	}
+	if p.close {
+		s.stats.closed.Add(1)
+		h.Set("Connection", "close")
+	}
+	if h.Get("Content-Type") == "" {
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+	}
+	streamed := p.b.Chunks > 0 || p.b.Drip > 0
+	if !streamed || p.reset { // a reset promises the whole length, then breaks the promise
+		h.Set("Content-Length", strconv.FormatInt(size, 10))
+	}
 }
 
 // writeChunks sends the body in b.Chunks pieces, one every b.ChunkEvery. With

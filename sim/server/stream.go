@@ -47,7 +47,7 @@ func (s *Server) serveSSE(inc *incarnation, w http.ResponseWriter, r *http.Reque
 	_ = rc.Flush()
 	id := r.Header.Get(IDHeader)
 	for i := range events {
-		if i > 0 && !sleepOr(r.Context(), inc.stopping, every) {
+		if i > 0 && !sleep(r.Context(), inc.stopping, every) {
 			return
 		}
 		if _, err := fmt.Fprintf(w, "id: %d\nevent: tick\ndata: {\"server\":%q,\"request\":%q,\"seq\":%d}\n\n", i+1, s.cfg.Name, id, i+1); err != nil {
@@ -57,10 +57,6 @@ func (s *Server) serveSSE(inc *incarnation, w http.ResponseWriter, r *http.Reque
 			return
 		}
 	}
-}
-
-func sleepOr(ctx context.Context, stop <-chan struct{}, d time.Duration) bool {
-	return sleep(ctx, stop, d)
 }
 
 // serveWS echoes every WebSocket message back, text as text and binary as
