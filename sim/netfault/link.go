@@ -315,8 +315,14 @@ func (l *Link) countApplied(name string) {
 func (l *Link) dialer() *net.Dialer {
 	d := &net.Dialer{Timeout: l.cfg.DialTimeout}
 	host, _, _ := net.SplitHostPort(l.cfg.Listen)
-	if ip := net.ParseIP(host); ip != nil && !ip.IsUnspecified() {
-		d.LocalAddr = &net.TCPAddr{IP: ip}
+	ip := net.ParseIP(host)
+	if ip == nil || ip.IsUnspecified() {
+		return d
 	}
+	upHost, _, _ := net.SplitHostPort(l.cfg.Upstream)
+	if up := net.ParseIP(upHost); up != nil && (up.To4() == nil) != (ip.To4() == nil) {
+		return d // an IPv4 source cannot reach an IPv6 upstream, nor the reverse
+	}
+	d.LocalAddr = &net.TCPAddr{IP: ip}
 	return d
 }
