@@ -16,6 +16,8 @@ import (
 	"github.com/onsi/gomega"
 	"github.com/onsi/gomega/types"
 
+	gtypes "github.com/onsi/ginkgo/v2/types"
+
 	"github.com/proxylab/proxylab/scenarios"
 )
 
@@ -113,9 +115,10 @@ func RunCase(ctx ginkgo.SpecContext, c Case) {
 // duration plus ScenarioGrace. A file that does not load, or a path with no
 // scenario file, still makes an entry, which fails saying why.
 func ScenarioEntries(paths ...string) []ginkgo.TableEntry {
+	at := gtypes.NewCodeLocation(1) // failures point at the caller's line
 	var out []ginkgo.TableEntry
 	for _, c := range loadCases(paths) {
-		out = append(out, ginkgo.Entry(caseName(c), append(caseDecorations(c), c)...))
+		out = append(out, ginkgo.Entry(caseName(c), append(caseDecorations(c), at, c)...))
 	}
 	return out
 }
@@ -126,9 +129,10 @@ func ScenarioEntries(paths ...string) []ginkgo.TableEntry {
 //
 //	var _ = simtest.DescribeScenarios("testdata/scenarios")
 func DescribeScenarios(paths ...string) bool {
-	return ginkgo.Describe("scenarios in "+strings.Join(paths, ", "), func() {
+	at := gtypes.NewCodeLocation(1) // failures point at the caller's line
+	return ginkgo.Describe("scenarios in "+strings.Join(paths, ", "), at, func() {
 		for _, c := range loadCases(paths) {
-			args := []any{func(ctx ginkgo.SpecContext) { RunCase(ctx, c) }}
+			args := []any{at, func(ctx ginkgo.SpecContext) { RunCase(ctx, c) }}
 			ginkgo.It("should pass "+caseName(c), append(args, caseDecorations(c)...)...)
 		}
 	})

@@ -1,0 +1,4 @@
+package simtest
+
+// LoadCases exposes loadCases to the specs.
+var LoadCases = loadCases
