@@ -46,7 +46,7 @@ type reverseFlags struct {
 	listen, admin, config, accessLog string
 	upstreams                        []string
 	balance, healthPath              string
-	h2c                              bool
+	h2c, stdTransport                bool
 	shutdownTimeout                  time.Duration
 }
 
@@ -88,6 +88,7 @@ and closes WebSockets by --shutdown-timeout.`,
 	fl.StringVar(&f.config, "config", "", "YAML configuration file")
 	fl.StringVar(&f.accessLog, "access-log", "", "JSON access log file, or - for stdout; empty means none")
 	fl.BoolVar(&f.h2c, "h2c", false, "also serve cleartext HTTP/2 (prior knowledge) to clients")
+	fl.BoolVar(&f.stdTransport, "std-transport", false, "send every request through net/http's Transport instead of the fast HTTP/1.1 client")
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long a graceful shutdown may take before connections are cut")
 	return c
 }
@@ -155,6 +156,9 @@ func (f reverseFlags) buildConfig(cmd *cobra.Command) (reverse.Config, error) {
 func runReverse(cmd *cobra.Command, cfg reverse.Config, f reverseFlags) error {
 	out := cmd.OutOrStdout()
 	var opts []reverse.Option
+	if f.stdTransport {
+		opts = append(opts, reverse.WithStdTransport())
+	}
 	switch f.accessLog {
 	case "":
 	case "-":

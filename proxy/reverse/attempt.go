@@ -246,9 +246,12 @@ func (t roundTripper) attempt(rs *reqState, s *server, req *http.Request, parent
 			req.GetBody = func() (io.ReadCloser, error) { b, _ := rs.body.reader(); return b, nil }
 		}
 	}
-	tr := t.p.tr.h1
-	if s.h2c {
+	var tr http.RoundTripper = t.p.tr.h1
+	switch {
+	case s.h2c:
 		tr = t.p.tr.h2c
+	case t.p.tr.fast != nil && t.p.tr.fast.handles(req):
+		tr = t.p.tr.fast
 	}
 	var timer *time.Timer
 	if perTry > 0 {

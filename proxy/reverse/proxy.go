@@ -33,6 +33,7 @@ type Proxy struct {
 	ctx     context.Context // health checkers run under it
 	cancel  context.CancelFunc
 	closed  bool
+	stdOnly bool // WithStdTransport
 }
 
 // Option configures New.
@@ -59,6 +60,13 @@ func WithUpstreamTLS(c *tls.Config) Option {
 	return func(p *Proxy) { p.tlsCfg = c }
 }
 
+// WithStdTransport sends every request through http.Transport, turning off
+// the in-goroutine HTTP/1.1 client used for plain requests (for comparison
+// and as an escape hatch).
+func WithStdTransport() Option {
+	return func(p *Proxy) { p.stdOnly = true }
+}
+
 // New builds a Proxy from cfg and starts its health checkers. Close stops
 // them.
 func New(cfg Config, opts ...Option) (*Proxy, error) {
@@ -73,7 +81,7 @@ func New(cfg Config, opts ...Option) (*Proxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.tr = newTransports(d, p.tlsCfg)
+	p.tr = newTransports(d, p.tlsCfg, !p.stdOnly)
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:        p.rewrite,
 		Transport:      roundTripper{p: p},

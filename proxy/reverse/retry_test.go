@@ -1,9 +1,11 @@
 package reverse_test
 
 import (
+	"net"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -143,4 +145,29 @@ var _ = Describe("Retries and failures", func() {
 		}
 		Expect(count).To(Equal(map[int]int{200: 3, 502: 7}))
 	}, SpecTimeout(10*time.Second))
+})
+
+var _ = Describe("Pooled upstream connections", func() {
+	It("should not fail a POST when the upstream closed the idle connection", func() {
+		var closed atomic.Int64
+		s1 := startUpstream("server1", func(srv *http.Server) {
+			srv.ConnState = func(_ net.Conn, st http.ConnState) {
+				if st == http.StateClosed {
+					closed.Add(1)
+				}
+			}
+		})
+		rp := startProxy(onePool(s1.url))
+		code, _, _ := rp.do("POST", "/", strings.NewReader("one"))
+		Expect(code).To(Equal(200))
+		// The upstream closes its idle keep-alive connection, as on its idle timeout.
+		Eventually(func() int64 {
+			s1.srv.SetKeepAlivesEnabled(false)
+			return closed.Load()
+		}).Should(BeEquivalentTo(1))
+		s1.srv.SetKeepAlivesEnabled(true)
+		code, _, _ = rp.do("POST", "/", strings.NewReader("two"))
+		Expect(code).To(Equal(200))
+		Expect(s1.receipts.Load()).To(BeEquivalentTo(2))
+	})
 })

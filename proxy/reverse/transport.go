@@ -16,7 +16,8 @@ import (
 // circuit breaker.
 type transports struct {
 	h1, h2c *http.Transport
-	conns   sync.Map // "host:port" → *connCount
+	fast    *h1Client // nil when WithStdTransport
+	conns   sync.Map  // "host:port" → *connCount
 }
 
 // connCount is the number of open connections to one address.
@@ -33,7 +34,7 @@ func (t *transports) counter(addr string) *connCount {
 	return c.(*connCount)
 }
 
-func newTransports(cfg Config, tlsConfig *tls.Config) *transports {
+func newTransports(cfg Config, tlsConfig *tls.Config, fast bool) *transports {
 	t := &transports{}
 	d := &net.Dialer{Timeout: cfg.Timeouts.Dial, KeepAlive: cfg.Timeouts.Idle}
 	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -69,6 +70,9 @@ func newTransports(cfg Config, tlsConfig *tls.Config) *transports {
 	p.SetUnencryptedHTTP2(true)
 	t.h2c.Protocols = p
 	t.h2c.HTTP2 = &http.HTTP2Config{}
+	if fast {
+		t.fast = newH1Client(dial, cfg)
+	}
 	return t
 }
 
@@ -76,6 +80,9 @@ func newTransports(cfg Config, tlsConfig *tls.Config) *transports {
 func (t *transports) closeIdle() {
 	t.h1.CloseIdleConnections()
 	t.h2c.CloseIdleConnections()
+	if t.fast != nil {
+		t.fast.closeIdle()
+	}
 }
 
 // countedConn decrements its counter once when closed.

@@ -1,0 +1,295 @@
+package reverse
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// h1Client is the upstream client for the common case: plain HTTP/1.1, no
+// Upgrade, no Expect. Unlike http.Transport it runs each exchange in the
+// calling goroutine (no per-connection read and write loops to hand over
+// to), which saves several goroutine switches per request; everything else
+// goes through http.Transport. Connections are pooled per address, LIFO.
+type h1Client struct {
+	dial       func(ctx context.Context, network, addr string) (net.Conn, error)
+	maxIdle    int
+	idleTime   time.Duration
+	respHeader time.Duration
+
+	mu     sync.Mutex
+	idle   map[string][]*h1Conn
+	closed bool
+}
+
+type h1Conn struct {
+	c      net.Conn
+	br     *bufio.Reader
+	bw     *bufio.Writer
+	addr   string
+	idleAt time.Time
+}
+
+func newH1Client(dial func(ctx context.Context, network, addr string) (net.Conn, error), cfg Config) *h1Client {
+	return &h1Client{
+		dial:       dial,
+		maxIdle:    cfg.Limits.MaxIdleConnsPerHost,
+		idleTime:   cfg.Timeouts.Idle,
+		respHeader: cfg.Timeouts.ResponseHeader,
+		idle:       make(map[string][]*h1Conn),
+	}
+}
+
+// handles reports whether the fast client can send req.
+func (h *h1Client) handles(req *http.Request) bool {
+	if req.URL.Scheme != "http" || req.Method == http.MethodConnect {
+		return false
+	}
+	hd := req.Header
+	_, up := hd["Upgrade"]
+	_, exp := hd["Expect"]
+	return !up && !exp
+}
+
+func (h *h1Client) get(ctx context.Context, addr string) (*h1Conn, bool, error) {
+	now := time.Now()
+	h.mu.Lock()
+	list := h.idle[addr]
+	for len(list) > 0 {
+		pc := list[len(list)-1]
+		list[len(list)-1] = nil
+		list = list[:len(list)-1]
+		if h.idleTime > 0 && now.Sub(pc.idleAt) > h.idleTime || !alive(pc.c) {
+			pc.c.Close()
+			continue
+		}
+		h.idle[addr] = list
+		h.mu.Unlock()
+		return pc, true, nil
+	}
+	h.idle[addr] = list
+	h.mu.Unlock()
+	c, err := h.dial(ctx, "tcp", addr)
+	if err != nil {
+		return nil, false, err
+	}
+	return &h1Conn{c: c, br: bufio.NewReaderSize(c, 16<<10), bw: bufio.NewWriterSize(c, 16<<10), addr: addr}, false, nil
+}
+
+func (h *h1Client) put(pc *h1Conn) {
+	pc.idleAt = time.Now()
+	h.mu.Lock()
+	if h.closed || len(h.idle[pc.addr]) >= h.maxIdle || pc.br.Buffered() > 0 {
+		h.mu.Unlock()
+		pc.c.Close()
+		return
+	}
+	h.idle[pc.addr] = append(h.idle[pc.addr], pc)
+	h.mu.Unlock()
+}
+
+// closeIdle closes every pooled connection.
+func (h *h1Client) closeIdle() {
+	h.mu.Lock()
+	idle := h.idle
+	h.idle = make(map[string][]*h1Conn)
+	h.mu.Unlock()
+	for _, list := range idle {
+		for _, pc := range list {
+			pc.c.Close()
+		}
+	}
+}
+
+// errStaleConn marks a pooled connection the upstream had closed: it
+// failed on first use without a response byte.
+var errStaleConn = errors.New("upstream closed an idle connection")
+
+// staleError is errStaleConn with whether the request was written.
+type staleError struct {
+	written bool
+	err     error
+}
+
+func (e *staleError) Error() string   { return errStaleConn.Error() + ": " + e.err.Error() }
+func (e *staleError) Unwrap() []error { return []error{errStaleConn, e.err} }
+
+func (h *h1Client) RoundTrip(req *http.Request) (*http.Response, error) {
+	for try := 0; ; try++ {
+		resp, err := h.roundTrip(req)
+		if !errors.Is(err, errStaleConn) || try > 0 {
+			return resp, err
+		}
+		// A pooled connection was dead. Like http.Transport, resend once on
+		// a new connection if nothing was written, or if the request is
+		// idempotent (the upstream closed without answering).
+		var se *staleError
+		if errors.As(err, &se) && se.written && !idempotent(req) {
+			return nil, err
+		}
+		if req.Body != nil && req.Body != http.NoBody {
+			if req.GetBody == nil {
+				return nil, err
+			}
+			b, gerr := req.GetBody()
+			if gerr != nil {
+				return nil, err
+			}
+			req.Body = b
+		}
+	}
+}
+
+func (h *h1Client) roundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	pc, reused, err := h.get(ctx, req.URL.Host)
+	if err != nil {
+		return nil, err
+	}
+	// Cancelling the request unblocks any read or write at once.
+	stop := context.AfterFunc(ctx, func() { pc.c.SetDeadline(aLongTimeAgo) })
+	fail := func(err error) (*http.Response, error) {
+		stop()
+		pc.c.Close()
+		if cerr := ctx.Err(); cerr != nil {
+			return nil, cerr
+		}
+		return nil, err
+	}
+	if err := req.Write(pc.bw); err != nil {
+		if reused && isConnGone(err) {
+			return fail(&staleError{written: false, err: err})
+		}
+		return fail(err)
+	}
+	if err := pc.bw.Flush(); err != nil {
+		if reused && isConnGone(err) {
+			return fail(&staleError{written: false, err: err})
+		}
+		return fail(err)
+	}
+	if h.respHeader > 0 {
+		pc.c.SetReadDeadline(time.Now().Add(h.respHeader))
+	}
+	var resp *http.Response
+	for {
+		if reused {
+			if _, err := pc.br.Peek(1); err != nil {
+				if isConnGone(err) {
+					return fail(&staleError{written: true, err: err})
+				}
+				return fail(err)
+			}
+			reused = false
+		}
+		resp, err = http.ReadResponse(pc.br, req)
+		if err != nil {
+			return fail(err)
+		}
+		if resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
+			break
+		}
+		// 1xx informational (103 Early Hints): skip to the final response.
+		resp.Body.Close()
+	}
+	if h.respHeader > 0 {
+		pc.c.SetReadDeadline(time.Time{})
+	}
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		return fail(errors.New("upstream switched protocols without an Upgrade request"))
+	}
+	resp.Body = &h1Body{h: h, pc: pc, body: resp.Body, stop: stop, reuse: !resp.Close && !req.Close}
+	return resp, nil
+}
+
+// h1Body returns its connection to the pool when read to the end, and
+// closes it otherwise.
+type h1Body struct {
+	h     *h1Client
+	pc    *h1Conn
+	body  io.ReadCloser
+	stop  func() bool
+	reuse bool
+	eof   bool
+	done  bool
+}
+
+func (b *h1Body) Read(p []byte) (int, error) {
+	if b.done {
+		return 0, http.ErrBodyReadAfterClose
+	}
+	n, err := b.body.Read(p)
+	if err == io.EOF {
+		b.eof = true
+	}
+	return n, err
+}
+
+func (b *h1Body) Close() error {
+	if b.done {
+		return nil
+	}
+	b.done = true
+	err := b.body.Close()
+	if b.stop() && b.eof && b.reuse && err == nil {
+		b.h.put(b.pc)
+		return nil
+	}
+	b.pc.c.Close()
+	return err
+}
+
+var aLongTimeAgo = time.Unix(1, 0)
+
+// alive reports whether an idle pooled connection is still open: a
+// non-blocking peek finds the upstream's FIN (or stray bytes) that
+// http.Transport's read loop would have noticed while the connection sat
+// idle. Without it a POST could be written to a closed connection and fail.
+func alive(c net.Conn) bool {
+	if cc, ok := c.(*countedConn); ok {
+		c = cc.Conn
+	}
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return true
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	ok = true
+	var buf [1]byte
+	err = rc.Read(func(fd uintptr) bool {
+		n, _, err := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		switch {
+		case n > 0: // unexpected bytes: the connection is out of step
+			ok = false
+		case n == 0 && err == nil: // orderly close
+			ok = false
+		case err == syscall.EAGAIN || err == syscall.EWOULDBLOCK:
+			ok = true
+		default:
+			ok = false
+		}
+		return true // never wait for readiness
+	})
+	return ok && err == nil
+}
+
+// isConnGone reports errors that mean the peer closed the connection.
+func isConnGone(err error) bool {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return true
+	}
+	var ne *net.OpError
+	return errors.As(err, &ne) && !ne.Timeout()
+}
