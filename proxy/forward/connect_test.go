@@ -17,6 +17,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/proxylab/proxylab/proxy"
 	"github.com/proxylab/proxylab/proxy/forward"
 )
 
@@ -234,5 +235,30 @@ var _ = Describe("Proxy serving CONNECT", func() {
 		resp, _ := rawRequest(px.addr, "CONNECT "+addr+" HTTP/1.1\r\nHost: x\r\n\r\n")
 		Expect(resp.StatusCode).To(Equal(http.StatusBadGateway))
 		Expect(resp.Header.Get("Proxy-Status")).To(ContainSubstring("connection_refused"))
+	})
+})
+
+var _ = Describe("Proxy under a shutting-down proxy.Server", func() {
+	It("should have its tunnels closed by the shutdown deadline", func() {
+		addr := startTCP(func(c net.Conn) { _, _ = io.Copy(io.Discard, c) })
+		p, err := forward.New(forward.Config{Open: true, AllowNets: loopback, ConnectPorts: []uint16{portOf(addr)}})
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(p.Close)
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		Expect(err).NotTo(HaveOccurred())
+		srv := proxy.NewServer(p, proxy.ServerConfig{})
+		done := make(chan error, 1)
+		go func() { done <- srv.Serve(p.Listener(ln)) }()
+
+		_, br := openTunnel(ln.Addr().String(), addr)
+		Eventually(srv.HijackedCount).Should(Equal(1))
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		Expect(srv.Shutdown(ctx)).To(MatchError(context.DeadlineExceeded))
+		_, err = br.ReadByte()
+		Expect(err).To(HaveOccurred(), "the tunnel was cut")
+		Eventually(done).Should(Receive(BeNil()))
+		Eventually(p.Stats).Should(HaveField("Tunnels", BeZero()))
+		Eventually(srv.HijackedCount).Should(BeZero())
 	})
 })

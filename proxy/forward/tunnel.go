@@ -133,7 +133,16 @@ func (p *Proxy) relay(t *tunnel, idle time.Duration) (up, down int64, err error)
 	}
 	wg.Wait()
 	t.close()
-	return up, down, errors.Join(err, downErr)
+	return up, down, errors.Join(dropClosed(err), dropClosed(downErr))
+}
+
+// dropClosed hides the error a direction sees when the tunnel was closed
+// under it: that is how every tunnel ends, not a failure.
+func dropClosed(err error) error {
+	if errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
 }
 
 // idleState is shared by the two directions of a tunnel.
@@ -155,10 +164,9 @@ func pipe(dst, src net.Conn, idle time.Duration, st *idleState, me int) (int64, 
 			return total, nil
 		}
 		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			// Includes net.ErrClosed: the other direction, Proxy.Close or
+			// the server's shutdown closed a side; the caller ends the tunnel.
 			st.idle[me].Store(true)
-			if isClosedConn(err) {
-				return total, nil // the other direction or Close ended the tunnel
-			}
 			return total, err
 		}
 		if n > 0 {
@@ -181,5 +189,3 @@ func closeWrite(c net.Conn) {
 	}
 	_ = c.Close()
 }
-
-func isClosedConn(err error) bool { return errors.Is(err, net.ErrClosed) }
