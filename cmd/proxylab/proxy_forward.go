@@ -202,8 +202,7 @@ func runForward(cmd *cobra.Command, cfg forward.Config, f forwardFlags) error {
 	if err != nil {
 		return err
 	}
-	srvCfg := proxy.ServerConfig{ReadHeaderTimeout: p.Config().Timeouts.ClientHeader}
-	servers := []*proxy.Server{proxy.NewServer(p, srvCfg)}
+	servers := []*proxy.Server{proxy.NewServer(p, p.ServerConfig())}
 	listeners := []net.Listener{p.Listener(ln)}
 	fmt.Fprintf(out, "forward proxy listening on http://%s\n", ln.Addr())
 	if f.admin != "" {

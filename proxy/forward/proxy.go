@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/proxylab/proxylab/proxy"
 )
 
 // Proxy is the forward proxy. It is an http.Handler for the HTTP listener
@@ -145,6 +147,13 @@ func (p *Proxy) SetACL(allow, deny []string) error {
 	cfg := p.Config()
 	cfg.Allow, cfg.Deny = allow, deny
 	return p.swapLocked(cfg)
+}
+
+// ServerConfig returns the client-side server settings the policy implies
+// (the header read timeout); serve the proxy with
+// proxy.NewServer(p, p.ServerConfig()) on p.Listener(ln).
+func (p *Proxy) ServerConfig() proxy.ServerConfig {
+	return proxy.ServerConfig{ReadHeaderTimeout: p.pol.Load().cfg.Timeouts.ClientHeader}
 }
 
 // Registry is the per-proxy Prometheus registry holding its metrics.
