@@ -1,0 +1,128 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+)
+
+// WriteText writes the result as aligned tables: throughput and CPU, open
+// loop latency, CONNECT throughput, idle memory, then the ratios.
+func (r *Result) WriteText(w io.Writer) error {
+	ew := &errWriter{w: w}
+	e := r.Env
+	pin := "not pinned"
+	if e.Pinned {
+		pin = fmt.Sprintf("proxy on core %d, load and backend on core %d", proxyCore, loadCore)
+	}
+	fmt.Fprintf(ew, "proxylab bench: %s, %d cores, kernel %s, %s; %s; steal %d ms\n", e.CPU, e.Cores, e.Kernel, e.Go, pin, e.StealMs)
+	s := r.Setup
+	fmt.Fprintf(ew, "backend %s at %s, body %d B; %d connections; %d × %s interleaved after %s warm-up; median (min–max)\n\n",
+		s.Backend, s.BackendAddr, s.Body, s.Connections, s.Reps, s.Duration, s.Warmup)
+
+	tw := tabwriter.NewWriter(ew, 2, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "target\tkind\treq/s\t×direct\tp50 µs\tp99 µs\tCPU µs/req\tpeak RSS MB\terrors\t")
+	for _, t := range r.Targets {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n", t.Name, kindLabel(t), t.ReqPerSec.Format("%.0f"),
+			times(t.VsDirect), t.P50.Format("%.0f"), t.P99.Format("%.0f"), t.CPUPerReq.Format("%.1f"), mb(t.PeakRSS), t.Errors)
+	}
+	_ = tw.Flush()
+
+	if s.Rate > 0 {
+		fmt.Fprintf(ew, "\nopen loop at %.0f req/s (corrected latency; added = proxied − direct, same repetition)\n", s.Rate)
+		tw = tabwriter.NewWriter(ew, 2, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "target\tp50 µs\tp99 µs\tadded p50 µs\tadded p99 µs\t")
+		for _, t := range r.Targets {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t\n", t.Name, t.OpenP50.Format("%.0f"), t.OpenP99.Format("%.0f"),
+				t.AddedP50.Format("%+.0f"), t.AddedP99.Format("%+.0f"))
+		}
+		_ = tw.Flush()
+	}
+
+	if slices.ContainsFunc(r.Targets, func(t TargetResult) bool { return t.Tunnel != nil }) {
+		fmt.Fprintln(ew, "\nCONNECT tunnel, one bulk stream to a TCP sink (direct: plain TCP)")
+		tw = tabwriter.NewWriter(ew, 2, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "target\tMB/s\t×direct\tCPU ms/GB\t")
+		for _, t := range r.Targets {
+			if t.Tunnel != nil {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", t.Name, t.Tunnel.MBps.Format("%.0f"), times(t.Tunnel.VsDirect), t.Tunnel.CPUPerGB.Format("%.0f"))
+			}
+		}
+		_ = tw.Flush()
+	}
+
+	if slices.ContainsFunc(r.Targets, func(t TargetResult) bool { return t.Idle != nil }) {
+		fmt.Fprintf(ew, "\nidle keep-alive client connections (RSS of the proxy's processes)\n")
+		tw = tabwriter.NewWriter(ew, 2, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "target\tconns\tRSS before MB\tRSS after MB\tKiB/conn\tMB per 10k\t")
+		for _, t := range r.Targets {
+			if i := t.Idle; i != nil {
+				fmt.Fprintf(tw, "%s\t%d/%d\t%s\t%s\t%.1f\t%.1f\t\n", t.Name, i.Opened, i.Conns, mb(i.RSSBefore), mb(i.RSSAfter),
+					float64(i.PerConn)/1024, float64(i.PerConn)*10000/1e6)
+			}
+		}
+		_ = tw.Flush()
+	}
+
+	var vs []string
+	for _, t := range r.Targets {
+		if t.Kind != KindBuiltin {
+			continue
+		}
+		for _, o := range r.Targets {
+			if q, ok := t.Vs[o.Name]; ok && o.Kind != KindBuiltin {
+				vs = append(vs, fmt.Sprintf("%s vs %s: CPU per request %s, req/s %s", t.Name, o.Name, times(q.CPUPerReq), times(q.ReqPerSec)))
+			}
+		}
+	}
+	if len(vs) > 0 {
+		fmt.Fprintf(ew, "\n%s\n", strings.Join(vs, "\n"))
+	}
+	for _, sk := range r.Skipped {
+		fmt.Fprintf(ew, "\nskipped %s: %s", sk.Name, sk.Reason)
+	}
+	if len(r.Skipped) > 0 {
+		fmt.Fprintln(ew)
+	}
+	return ew.err
+}
+
+func kindLabel(t TargetResult) string {
+	if t.Mode == "" {
+		return t.Kind
+	}
+	return t.Kind + " " + t.Mode
+}
+
+func times(x float64) string {
+	if x <= 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.2f×", x)
+}
+
+func mb(b int64) string {
+	if b <= 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.1f", float64(b)/1e6)
+}
+
+// errWriter keeps the first write error so the text code stays linear.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	if err != nil {
+		e.err = fmt.Errorf("write bench text: %w", err)
+	}
+	return n, err
+}
