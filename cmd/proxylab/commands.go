@@ -15,6 +15,7 @@ var subcommands = []func() *cobra.Command{
 	newRunCommand,
 	newValidateCommand,
 	newExplainCommand,
+	newBenchCommand,
 }
 
 func sprintf(format string, a ...any) string { return fmt.Sprintf(format, a...) }
