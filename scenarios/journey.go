@@ -55,19 +55,66 @@ func (s TextStyle) paint(code, text string) string {
 // proxy → server as received (marked against what was sent), and the
 // response on its way back.
 func JourneyHops(j Journey, proxy string) []Hop {
+	if hops, ok := tunnelHops(j, proxy); ok {
+		return hops
+	}
 	hops := []Hop{{From: j.Client, To: proxy, Title: "as " + j.Client + " sent it", Head: j.Sent}}
+	from := proxy
 	if j.Received != nil {
 		sent := j.Sent
 		hops = append(hops, Hop{From: proxy, To: j.Server, Title: "as " + j.Server + " received it",
 			Head: *j.Received, Before: &sent, Notes: ChangeNotes(j.Sent, *j.Received)})
+		if j.Response != nil && j.Response.Get("X-Sim-Server") != "" {
+			from = j.Server + " ──▶ " + proxy
+		}
 	} else {
 		hops = append(hops, Hop{From: proxy, To: "(no server)", Title: "no server received it"})
 	}
 	if j.Response != nil {
-		hops = append(hops, Hop{From: orDash(j.Server) + " ──▶ " + proxy, To: j.Client,
+		hops = append(hops, Hop{From: from, To: j.Client,
 			Title: "the response as " + j.Client + " got it", Head: *j.Response, Notes: ResponseNotes(*j.Response)})
 	}
 	return hops
+}
+
+// tunnelHops renders a traced https request through a forward proxy as what
+// goes on the wire: a CONNECT for the host and port, then the request inside
+// the tunnel, which the proxy cannot read.
+func tunnelHops(j Journey, proxy string) ([]Hop, bool) {
+	method, rest, _ := strings.Cut(j.Sent.Line, " ")
+	target, proto, _ := strings.Cut(rest, " ")
+	u, err := url.Parse(target)
+	if err != nil || u.Scheme != "https" || method == "CONNECT" {
+		return nil, false
+	}
+	authority := u.Host
+	if u.Port() == "" {
+		authority += ":443"
+	}
+	connect := Message{Line: "CONNECT " + authority + " " + proto, Header: []Field{{"Host", authority}}}
+	inner := Message{Line: method + " " + u.RequestURI() + " " + proto}
+	for _, f := range j.Sent.Header {
+		if strings.EqualFold(f.Name, "Proxy-Authorization") {
+			connect.Header = append(connect.Header, f)
+			continue
+		}
+		inner.Header = append(inner.Header, f)
+	}
+	hops := []Hop{
+		{From: j.Client, To: proxy, Title: j.Client + " asks for a tunnel: https through a proxy", Head: connect,
+			Notes: []string{"CONNECT names only the host and port; the request itself goes inside the tunnel, encrypted"}},
+		{From: j.Client, To: u.Hostname(), Title: "then inside the tunnel, once open, after the TLS handshake", Head: inner},
+	}
+	if j.Received != nil {
+		sent := inner
+		hops = append(hops, Hop{From: "tunnel", To: j.Server, Title: "as " + j.Server + " received it",
+			Head: *j.Received, Before: &sent, Notes: ChangeNotes(inner, *j.Received)})
+	}
+	if j.Response != nil {
+		hops = append(hops, Hop{From: orDash(j.Server), To: j.Client, Title: "the response as " + j.Client + " got it",
+			Head: *j.Response, Notes: ResponseNotes(*j.Response)})
+	}
+	return hops, true
 }
 
 // WriteJourney prints one request's trip hop by hop: as the client sent it,
@@ -225,6 +272,9 @@ func ResponseNotes(m Message) []string {
 	}
 	if m.Get("X-Sim-Server") == "" && m.Get("Proxy-Status") == "" && strings.Contains(m.Line, " 407 ") {
 		notes = append(notes, "407: the proxy wants credentials (Proxy-Authenticate) before it does anything")
+	}
+	if v := m.Get("X-Proxylab-Error"); v != "" {
+		notes = append(notes, "X-Proxylab-Error: "+v+": the proxy answered itself, and this is the failure it met upstream")
 	}
 	if v := m.Get("X-Sim-Server"); v != "" {
 		notes = append(notes, "X-Sim-Server: "+v+" answered (the simulated server's own header)")
