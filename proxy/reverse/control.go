@@ -237,7 +237,7 @@ func (p *Proxy) build(d Config, old *state) (*state, error) {
 		pl.setServers(list)
 		if pc.Health != nil {
 			a, err := health.NewActive(*pc.Health, pl.upstreams, health.WithSeed(p.seed),
-				health.WithClient(&http.Client{Transport: p.tr.h1, CheckRedirect: noRedirect}))
+				health.WithClient(&http.Client{Transport: probe{p.tr}, CheckRedirect: noRedirect}))
 			if err != nil {
 				return nil, fmt.Errorf("pool %s: health: %w", pc.Name, err)
 			}
@@ -273,6 +273,7 @@ func (p *Proxy) newServer(poolName string, sc ServerConfig) (*server, error) {
 	h2c := target.Scheme == "h2c"
 	if h2c {
 		target.Scheme = "http"
+		p.tr.h2cHost.Store(target.Host, struct{}{})
 	}
 	target.Path, target.RawPath, target.RawQuery = "", "", ""
 	m := p.metrics

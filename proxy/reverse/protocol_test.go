@@ -13,6 +13,8 @@ import (
 	"github.com/coder/websocket"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+
+	"github.com/proxylab/proxylab/proxy/reverse"
 )
 
 // wsEcho is an upstream that echoes WebSocket messages.
@@ -110,10 +112,14 @@ var _ = Describe("Protocols", func() {
 		addr := startHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprint(w, r.Proto)
 		}), p)
-		rp := startProxy(onePool("h2c://" + addr))
+		cfg := onePool("h2c://" + addr)
+		cfg.Pools[0].Health = &reverse.HealthConfig{Path: "/healthz", Interval: 20 * time.Millisecond, Rise: 1, Fall: 1}
+		rp := startProxy(cfg)
 		code, body, _ := rp.get("/")
 		Expect(code).To(Equal(200))
 		Expect(body).To(Equal("HTTP/2.0"))
+		Consistently(func() string { return rp.Pools()[0].Servers[0].State }, 200*time.Millisecond).Should(Equal("healthy"),
+			"health probes reach an h2c-only server over h2c")
 	})
 
 	It("should serve h2c clients when h2c is on", func() {

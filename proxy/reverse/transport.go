@@ -18,6 +18,18 @@ type transports struct {
 	h1, h2c *http.Transport
 	fast    *h1Client // nil when WithStdTransport
 	conns   sync.Map  // "host:port" → *connCount
+	h2cHost sync.Map  // "host:port" of h2c servers → struct{}
+}
+
+// probe is the RoundTripper of health checks: h2c servers get probed over
+// h2c, the rest over http.Transport.
+type probe struct{ t *transports }
+
+func (p probe) RoundTrip(r *http.Request) (*http.Response, error) {
+	if _, ok := p.t.h2cHost.Load(r.URL.Host); ok && r.URL.Scheme == "http" {
+		return p.t.h2c.RoundTrip(r)
+	}
+	return p.t.h1.RoundTrip(r)
 }
 
 // connCount is the number of open connections to one address.
