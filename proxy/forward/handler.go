@@ -20,13 +20,15 @@ import (
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	pol := p.pol.Load()
 	rec := p.newRecord(r)
+	if r.Method == http.MethodConnect {
+		rec.proto = "connect"
+	}
 	if d := p.admit(r, pol, rec); d != nil {
 		p.refuse(w, pol, rec, d)
 		return
 	}
 	switch {
 	case r.Method == http.MethodConnect:
-		rec.proto = "connect"
 		p.serveConnect(w, r, pol, rec)
 	case r.URL.IsAbs() && r.URL.Host != "":
 		p.serveHTTP(w, r, pol, rec)

@@ -1,8 +1,11 @@
 package forward_test
 
 import (
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -102,6 +105,38 @@ var _ = Describe("Proxy serving absolute-form HTTP", func() {
 		Expect(body).To(ContainSubstring("X-Mark: m"))
 		Expect(body).NotTo(ContainSubstring("Basic"))
 	})
+
+	It("should stream a response of unknown length as it arrives", func(ctx SpecContext) {
+		release := make(chan struct{})
+		streamer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.WriteString(w, "first|")
+			http.NewResponseController(w).Flush()
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+			_, _ = io.WriteString(w, "second")
+		}))
+		DeferCleanup(streamer.Close)
+		DeferCleanup(func() {
+			select {
+			case <-release:
+			default:
+				close(release)
+			}
+		})
+		resp, err := c.Get(streamer.URL)
+		Expect(err).NotTo(HaveOccurred())
+		defer resp.Body.Close()
+		b := make([]byte, len("first|"))
+		_, err = io.ReadFull(resp.Body, b)
+		Expect(err).NotTo(HaveOccurred(), "the first part arrived before the origin finished")
+		Expect(string(b)).To(Equal("first|"))
+		close(release)
+		rest, err := io.ReadAll(resp.Body)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(rest)).To(Equal("second"))
+	}, SpecTimeout(10*time.Second))
 
 	It("should answer 400 to an https absolute-form request", func() {
 		resp, _ := rawRequest(px.addr, "GET https://"+server1.addr()+"/ HTTP/1.1\r\nHost: x\r\n\r\n")

@@ -64,6 +64,14 @@ var _ = Describe("Proxy chained to a parent proxy", func() {
 		Expect(child.p.Stats().Tunnels).To(BeEquivalentTo(1))
 	})
 
+	It("should chain SOCKS5 tunnels through the parent", func() {
+		socks := child.startSOCKS()
+		resp, body := get(socksTLSClient(socks), tlsOrigin.URL+"/")
+		Expect(resp.StatusCode).To(Equal(http.StatusOK))
+		Expect(body).To(Equal("tls via chain"))
+		Expect(parent.p.Stats().Tunnels).To(BeEquivalentTo(1))
+	})
+
 	When("the parent refuses the child's credentials", func() {
 		BeforeEach(func() {
 			Expect(child.p.Swap(childConfig("child", "wrong"))).To(Succeed())

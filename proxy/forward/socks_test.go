@@ -2,6 +2,7 @@ package forward_test
 
 import (
 	"context"
+	"crypto/tls"
 	"io"
 	"net"
 	"net/http"
@@ -23,6 +24,14 @@ func socksClient(addr string, auth *xproxy.Auth) *http.Client {
 	tr := &http.Transport{DialContext: d.(xproxy.ContextDialer).DialContext}
 	DeferCleanup(tr.CloseIdleConnections)
 	return &http.Client{Transport: tr, Timeout: 10 * time.Second}
+}
+
+// socksTLSClient is socksClient for https origins with test certificates.
+func socksTLSClient(addr string) *http.Client {
+	GinkgoHelper()
+	c := socksClient(addr, nil)
+	c.Transport.(*http.Transport).TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
+	return c
 }
 
 func socksDial(addr string, auth *xproxy.Auth, target string) (net.Conn, error) {
