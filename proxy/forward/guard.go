@@ -181,3 +181,9 @@ func (p *Proxy) dialVetted(ctx context.Context, pol *policy, ap netip.AddrPort) 
 	defer cancel()
 	return p.dialer.DialContext(ctx, "tcp", ap.String())
 }
+
+var (
+	_ Resolver = (*net.Resolver)(nil)
+	_ Dialer   = (*net.Dialer)(nil)
+	_ Dialer   = DialerFunc(nil)
+)

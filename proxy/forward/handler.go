@@ -122,3 +122,5 @@ func localAddrPort(ctx context.Context) netip.AddrPort {
 
 // clearDeadlines undoes the server's read/write deadlines on a hijacked conn.
 func clearDeadlines(c net.Conn) { _ = c.SetDeadline(time.Time{}) }
+
+var _ http.Handler = (*Proxy)(nil)

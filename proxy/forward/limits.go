@@ -130,3 +130,8 @@ func rawConn(c net.Conn) net.Conn {
 	}
 	return c
 }
+
+var (
+	_ net.Listener = (*limitListener)(nil)
+	_ net.Conn     = (*limitConn)(nil)
+)
