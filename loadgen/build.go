@@ -37,7 +37,7 @@ func (e *engine) report() *Report {
 	r := &Report{
 		Schema:   ReportSchema,
 		Start:    e.start.UTC(),
-		Duration: e.plan.Duration(),
+		Duration: e.stopped.Sub(e.start),
 		Phases:   make([]PhaseReport, len(e.plan.Phases)),
 		Series:   e.series,
 	}
@@ -49,7 +49,7 @@ func (e *engine) report() *Report {
 		pr := PhaseReport{
 			Name:   ph.Name,
 			Mode:   "closed",
-			Stats:  e.cellStats(groups[groupKey{phase: i}], ph.Duration),
+			Stats:  e.cellStats(groups[groupKey{phase: i}], e.ran(i)),
 			Offset: e.offsets[i].Seconds(),
 		}
 		e.addSchedule(i, &pr.Stats)
@@ -81,7 +81,7 @@ func (e *engine) report() *Report {
 		if *m == nil {
 			*m = TagMap{}
 		}
-		(*m)[k.val] = e.cellStats(c, e.plan.Phases[k.phase].Duration)
+		(*m)[k.val] = e.cellStats(c, e.ran(k.phase))
 	}
 	overall.AskedRate = rate(overall.Planned, r.Duration, e.anyOpen())
 	overall.Rate = rate(overall.Sent, r.Duration, true)

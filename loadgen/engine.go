@@ -48,6 +48,7 @@ type engine struct {
 	doCtx   context.Context
 	workers sync.WaitGroup
 	series  []Point
+	stopped time.Time // when sending stopped: the plan's end, or earlier if ctx ended
 }
 
 // phaseSched holds a phase's schedule counters. Only its scheduler writes
@@ -106,6 +107,11 @@ func (e *engine) run(ctx context.Context) *Report {
 	}
 	sleepUntil(sendCtx, end)
 	stopSending()
+	if now := time.Now(); now.Before(end) {
+		e.stopped = now
+	} else {
+		e.stopped = end
+	}
 	schedulers.Wait()
 	for _, cancel := range cancels {
 		cancel()
@@ -165,4 +171,11 @@ func sleepUntil(ctx context.Context, t time.Time) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// ran is how long phase i actually sent: its duration, or less when the run
+// was cut short (0 for a phase that never started).
+func (e *engine) ran(i int) time.Duration {
+	d := e.stopped.Sub(e.start.Add(e.offsets[i]))
+	return min(max(d, 0), e.plan.Phases[i].Duration)
 }

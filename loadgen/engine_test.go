@@ -229,6 +229,9 @@ var _ = Describe("Run", func() {
 			Expect(time.Since(start)).To(BeNumerically("<", 5*time.Second))
 			st := rep.Phases[0].Stats
 			Expect(st.Planned).To(BeNumerically("<", 50))
+			// Rates are over the time actually run, not the minute planned.
+			Expect(st.Duration).To(BeNumerically("~", 200*time.Millisecond, 150*time.Millisecond))
+			Expect(st.AskedRate).To(BeNumerically("~", 50, 15))
 			Expect(st.Errors).To(HaveKey(loadgen.ErrCanceled))
 			Expect(st.Requests).To(BeEquivalentTo(st.Sent))
 		}, SpecTimeout(10*time.Second))

@@ -18,7 +18,7 @@ const ReportSchema = "proxylab.loadgen/v1"
 //	{
 //	  "schema": "proxylab.loadgen/v1",
 //	  "start": "2026-11-26T05:00:00Z",   // RFC 3339
-//	  "duration_ns": 5000000000,          // planned, sum of the phases
+//	  "duration_ns": 5000000000,          // sum of the phases, less if the run was cut short
 //	  "overall": Stats,                   // all phases together
 //	  "phases": [PhaseReport, …],         // in plan order
 //	  "series": [Point, …]                // one per interval
@@ -54,7 +54,7 @@ type TagMap map[string]Stats
 // overall only. For open loop, Planned = Sent + Unsent: every slot due before
 // the phase stopped. Closed loop plans nothing, so Planned = Sent = Requests.
 type Stats struct {
-	Duration  time.Duration    `json:"duration_ns"`
+	Duration  time.Duration    `json:"duration_ns"` // how long it sent: the planned duration unless cut short
 	Planned   uint64           `json:"planned,omitempty"`
 	Sent      uint64           `json:"sent,omitempty"`
 	Late      uint64           `json:"late,omitempty"`   // sent after waiting for a free worker (MaxInFlight)

@@ -245,26 +245,34 @@ func isTerminal(w io.Writer) bool {
 type loadBars struct {
 	p *mpb.Progress
 
-	mu   sync.Mutex
-	bar  *mpb.Bar // the running phase's
-	all  []*mpb.Bar
+	mu     sync.Mutex
+	phases map[string]*phaseBar
+	order  []*phaseBar
+}
+
+// phaseBar is one phase's bar and its last figures.
+type phaseBar struct {
+	bar  *mpb.Bar
 	live loadgen.Snapshot
 }
 
 func newLoadBars(w io.Writer) *loadBars {
-	return &loadBars{p: mpb.New(mpb.WithOutput(w), mpb.WithWidth(40), mpb.WithRefreshRate(200*time.Millisecond))}
+	return &loadBars{
+		p:      mpb.New(mpb.WithOutput(w), mpb.WithWidth(40), mpb.WithRefreshRate(200*time.Millisecond)),
+		phases: map[string]*phaseBar{},
+	}
 }
 
 func (b *loadBars) PhaseStarted(name string, d time.Duration) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.live = loadgen.Snapshot{Phase: name, Duration: d}
-	b.bar = b.p.AddBar(d.Milliseconds(),
+	pb := &phaseBar{live: loadgen.Snapshot{Phase: name, Duration: d}}
+	// Not under b.mu: AddBar waits for the renderer, which calls the
+	// decorator below, which takes b.mu.
+	pb.bar = b.p.AddBar(max(d.Milliseconds(), 1),
 		mpb.PrependDecorators(decor.Name(name, decor.WC{W: 8, C: decor.DindentRight})),
 		mpb.AppendDecorators(decor.Any(func(decor.Statistics) string {
 			b.mu.Lock()
-			defer b.mu.Unlock()
-			s := b.live
+			s := pb.live
+			b.mu.Unlock()
 			line := fmt.Sprintf("%5.1fs/%s  %8.0f req/s  %d req  %d failed", s.Elapsed.Seconds(), s.Duration, s.RPS, s.Requests, s.Failures)
 			if s.Late+s.Unsent > 0 {
 				line += fmt.Sprintf("  %d late %d unsent", s.Late, s.Unsent)
@@ -272,36 +280,50 @@ func (b *loadBars) PhaseStarted(name string, d time.Duration) {
 			return line
 		})),
 	)
-	b.all = append(b.all, b.bar)
+	b.mu.Lock()
+	b.phases[name] = pb
+	b.order = append(b.order, pb)
+	b.mu.Unlock()
 }
 
 func (b *loadBars) Update(s loadgen.Snapshot) {
 	b.mu.Lock()
-	b.live = s
-	bar := b.bar
+	pb := b.phases[s.Phase]
+	if pb != nil {
+		pb.live = s
+	}
 	b.mu.Unlock()
-	if bar != nil {
-		bar.SetCurrent(min(s.Elapsed.Milliseconds(), s.Duration.Milliseconds()))
+	if pb != nil {
+		pb.bar.SetCurrent(min(s.Elapsed.Milliseconds(), s.Duration.Milliseconds()))
 	}
 }
 
-func (b *loadBars) PhaseDone(string, loadgen.Stats) {
+func (b *loadBars) PhaseDone(name string, st loadgen.Stats) {
 	b.mu.Lock()
-	bar := b.bar
+	pb := b.phases[name]
+	if pb != nil {
+		pb.live.Elapsed = pb.live.Duration
+		pb.live.Requests, pb.live.Failures = st.Requests, st.Failures
+		pb.live.Late, pb.live.Unsent = st.Late, st.Unsent
+		if st.Duration > 0 {
+			pb.live.RPS = float64(st.Requests) / st.Duration.Seconds()
+		}
+	}
 	b.mu.Unlock()
-	if bar != nil {
-		bar.SetTotal(-1, true)
+	if pb != nil {
+		pb.bar.SetCurrent(max(pb.live.Duration.Milliseconds(), 1))
+		pb.bar.SetTotal(-1, true)
 	}
 }
 
 // wait aborts the bars a cut-short run left open, then waits for the last draw.
 func (b *loadBars) wait() {
 	b.mu.Lock()
-	all := b.all
+	order := b.order
 	b.mu.Unlock()
-	for _, bar := range all {
-		if !bar.Completed() {
-			bar.Abort(false)
+	for _, pb := range order {
+		if !pb.bar.Completed() {
+			pb.bar.Abort(false)
 		}
 	}
 	b.p.Wait()
