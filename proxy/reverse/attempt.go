@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"sync"
 	"time"
@@ -189,7 +188,7 @@ func (t roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 		s.up.Release()
 		s.mInFlight.Dec()
 		retries++
-		if d := backoff(rc.Backoff, retries); d > 0 {
+		if d := t.p.backoff(rc.Backoff, retries); d > 0 {
 			tm := time.NewTimer(d)
 			select {
 			case <-tm.C:
@@ -306,26 +305,16 @@ func (t roundTripper) attempt(rs *reqState, s *server, req *http.Request, parent
 }
 
 // backoff returns the jittered wait before retry n (1-based): base·2^(n-1)
-// scaled by a random factor in [0.5, 1.5).
-func backoff(base time.Duration, n int) time.Duration {
+// scaled by a random factor in [0.5, 1.5) from the proxy's seeded source.
+func (p *Proxy) backoff(base time.Duration, n int) time.Duration {
 	if base <= 0 {
 		return 0
 	}
 	d := base << (n - 1)
-	return time.Duration(float64(d) * (0.5 + jitter()))
-}
-
-var (
-	jitterMu  sync.Mutex
-	jitterRng = rand.New(rand.NewPCG(0x70726f78, 0x796c6162))
-)
-
-// jitter is a seeded source of [0,1) shared by all proxies; backoff jitter
-// needs no per-run reproducibility beyond that.
-func jitter() float64 {
-	jitterMu.Lock()
-	defer jitterMu.Unlock()
-	return jitterRng.Float64()
+	p.rngMu.Lock()
+	f := p.rng.Float64()
+	p.rngMu.Unlock()
+	return time.Duration(float64(d) * (0.5 + f))
 }
 
 // drain reads a little of a discarded response so its connection can be

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httputil"
 	"strconv"
@@ -34,6 +35,8 @@ type Proxy struct {
 	cancel  context.CancelFunc
 	closed  bool
 	stdOnly bool // WithStdTransport
+	rngMu   sync.Mutex
+	rng     *rand.Rand // backoff jitter, seeded by WithSeed
 }
 
 // Option configures New.
@@ -77,6 +80,7 @@ func New(cfg Config, opts ...Option) (*Proxy, error) {
 	if p.metrics == nil {
 		p.metrics = proxy.NewMetrics("proxylab_reverse")
 	}
+	p.rng = rand.New(rand.NewPCG(p.seed, 0x7265766572736521))
 	d, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err

@@ -103,24 +103,30 @@ var _ = Describe("Retries and failures", func() {
 		Expect(h.Get("X-Proxylab-Error")).To(Equal("no_upstream"))
 	})
 
-	It("should open the breaker at max_requests and close it when load falls", func(ctx SpecContext) {
-		cfg := onePool(s1.url)
-		cfg.Pools[0].Breaker.MaxRequests = 1
-		rp := startProxy(cfg)
-		done := make(chan int, 1)
-		go func() {
-			defer GinkgoRecover()
-			code, _, _ := rp.get("/?delay=300ms")
-			done <- code
-		}()
-		Eventually(func() int64 { return rp.Pools()[0].Servers[0].InFlight }).Should(BeEquivalentTo(1))
-		code, _, h := rp.get("/")
-		Expect(code).To(Equal(503))
-		Expect(h.Get("X-Proxylab-Error")).To(Equal("breaker_open"))
-		Eventually(done).WithContext(ctx).Should(Receive(Equal(200)))
-		code, _, _ = rp.get("/")
-		Expect(code).To(Equal(200))
-	}, SpecTimeout(10*time.Second))
+	DescribeTable("should open the breaker at a limit and close it when load falls",
+		func(ctx SpecContext, breaker reverse.BreakerConfig) {
+			cfg := onePool(s1.url)
+			cfg.Pools[0].Breaker = breaker
+			rp := startProxy(cfg)
+			done := make(chan int, 1)
+			go func() {
+				defer GinkgoRecover()
+				code, _, _ := rp.get("/?delay=300ms")
+				done <- code
+			}()
+			Eventually(func() int64 { return rp.Pools()[0].Servers[0].InFlight }).Should(BeEquivalentTo(1))
+			code, _, h := rp.get("/")
+			Expect(code).To(Equal(503))
+			Expect(h.Get("X-Proxylab-Error")).To(Equal("breaker_open"))
+			Eventually(done).WithContext(ctx).Should(Receive(Equal(200)))
+			code, _, _ = rp.get("/")
+			Expect(code).To(Equal(200))
+		},
+		// Concurrent requests to one server.
+		Entry("max_requests", reverse.BreakerConfig{MaxRequests: 1}, SpecTimeout(10*time.Second)),
+		// Open connections to one server, all busy.
+		Entry("max_connections", reverse.BreakerConfig{MaxConnections: 1}, SpecTimeout(10*time.Second)),
+	)
 
 	It("should stop retrying beyond the retry budget", func(ctx SpecContext) {
 		cfg := onePool(deadURL(), s1.url)
