@@ -70,7 +70,7 @@ func buildWorld(ctx context.Context, sc *Scenario, seed uint64, extOut *bytes.Bu
 }
 
 func addServer(ctx context.Context, w *sim.World, s ServerSpec) error {
-	srv, err := w.AddServer(ctx, server.Config{Name: s.Name, Behaviour: s.Behaviour.Clone()}, s.Weight)
+	srv, err := w.AddServer(ctx, server.Config{Name: s.Name, Behaviour: s.Behaviour.Clone(), TLS: s.TLS}, s.Weight)
 	if err != nil {
 		return err
 	}
@@ -91,6 +91,8 @@ func clientConfig(defaults, cs ClientSpec, i int) (client.Config, error) {
 		Timeout:          cs.Timeout.D(),
 		H2C:              cs.H2C || defaults.H2C,
 		Cookies:          cs.Cookies || defaults.Cookies,
+		// Simulated HTTPS servers use throwaway certificates.
+		InsecureTLS: true,
 	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = defaults.Timeout.D()

@@ -92,7 +92,7 @@ func (d *doer) Do(ctx context.Context, s loadgen.Slot) loadgen.Result {
 	}
 	req.ID = c.NextID()
 	if d.trace != nil {
-		d.trace.sent(c, req)
+		d.trace.sent(s.Seq, c, req)
 	}
 	out := d.world.DoWith(ctx, c, req)
 	if d.trace != nil {

@@ -120,6 +120,9 @@ type ServerSpec struct {
 	server.Behaviour `yaml:",inline"`
 	// Unhealthy starts the server with /healthz answering 503.
 	Unhealthy bool `yaml:"unhealthy"`
+	// TLS serves HTTPS with a throwaway certificate (forward scenarios reach
+	// it through a CONNECT tunnel).
+	TLS bool `yaml:"tls"`
 }
 
 // ClientsSpec is the clients: `count: 3` makes cli1..cli3; List names them.

@@ -63,21 +63,18 @@ func newTracer(n int, forward bool) *tracer {
 	if n <= 0 {
 		return nil
 	}
-	return &tracer{n: n, forward: forward, byID: map[string]*Journey{}}
+	return &tracer{n: n, forward: forward, byID: map[string]*Journey{}, journeys: make([]*Journey, n)}
 }
 
-func (t *tracer) sent(c *client.Client, req client.Request) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if len(t.journeys) >= t.n {
+// sent records the request of schedule slot seq, if it is one of the first n.
+func (t *tracer) sent(seq uint64, c *client.Client, req client.Request) {
+	if seq >= uint64(t.n) {
 		return
 	}
-	if req.ID == "" {
-		// The id is assigned by the world; reserve it here so both agree.
-		req.ID = c.NextID()
-	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	j := &Journey{ID: req.ID, Client: c.Name(), Sent: clientHead(c, req, t.forward)}
-	t.journeys = append(t.journeys, j)
+	t.journeys[seq] = j
 	t.byID[req.ID] = j
 }
 
@@ -116,9 +113,11 @@ func (t *tracer) finish(w *sim.World) []Journey {
 			j.Received, j.Server = &m, r.Server
 		}
 	}
-	out := make([]Journey, len(t.journeys))
-	for i, j := range t.journeys {
-		out[i] = *j
+	out := make([]Journey, 0, len(t.journeys))
+	for _, j := range t.journeys {
+		if j != nil {
+			out = append(out, *j)
+		}
 	}
 	return out
 }

@@ -60,7 +60,7 @@ func ForwardConfigFor(cfg forward.Config, topo Topology) forward.Config {
 		ct[k] = v
 	}
 	for _, u := range topo.Servers {
-		ct[u.Name+":80"] = u.Addr
+		ct[u.Name+":"+port(u)] = u.Addr
 	}
 	cfg.ConnectTo = ct
 	nets := append([]string(nil), cfg.AllowNets...)
@@ -158,7 +158,7 @@ func (n *ForwardNode) AddServer(ctx context.Context, u Upstream) error {
 		if c.ConnectTo == nil {
 			c.ConnectTo = map[string]string{}
 		}
-		c.ConnectTo[u.Name+":80"] = u.Addr
+		c.ConnectTo[u.Name+":"+port(u)] = u.Addr
 	})
 }
 
@@ -169,7 +169,10 @@ func (n *ForwardNode) RemoveServer(ctx context.Context, name string) error {
 			return err
 		}
 	}
-	return n.swap(func(c *forward.Config) { delete(c.ConnectTo, name+":80") })
+	return n.swap(func(c *forward.Config) {
+		delete(c.ConnectTo, name+":80")
+		delete(c.ConnectTo, name+":443")
+	})
 }
 
 // DrainServer is not meaningful for a forward proxy: clients choose servers.
@@ -193,4 +196,12 @@ func (n *ForwardNode) Reconfigure(_ context.Context, patch []byte, topo Topology
 		return err
 	}
 	return p.Swap(ForwardConfigFor(next, topo))
+}
+
+// port is the port a URL naming the server implies: 443 for HTTPS, else 80.
+func port(u Upstream) string {
+	if u.TLS {
+		return "443"
+	}
+	return "80"
 }

@@ -18,6 +18,8 @@ type Upstream struct {
 	Name   string
 	Addr   string // host:port to dial (a link's address when a link sits in between)
 	Weight int
+	// TLS is true for a server that speaks HTTPS.
+	TLS bool
 }
 
 // Topology is what a proxy is told about the world when it starts.

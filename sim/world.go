@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -312,7 +313,7 @@ func (w *World) upstream(name string) Upstream {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	s := w.servers[name]
-	return Upstream{Name: name, Addr: w.reach("proxy", name, s.Addr()), Weight: w.weights[name]}
+	return Upstream{Name: name, Addr: w.reach("proxy", name, s.Addr()), Weight: w.weights[name], TLS: strings.HasPrefix(s.URL(), "https:")}
 }
 
 // Do sends one request from the named client and records it in the ledger.
@@ -349,9 +350,13 @@ func (w *World) TargetURL(clientName, serverName string) string {
 		if !ok {
 			return ""
 		}
-		return "http://" + w.reach(clientName, serverName, s.Addr())
+		scheme, _, _ := strings.Cut(s.URL(), ":")
+		return scheme + "://" + w.reach(clientName, serverName, s.Addr())
 	}
 	if p.Mode() == Forward {
+		if s, ok := w.Server(serverName); ok && strings.HasPrefix(s.URL(), "https:") {
+			return "https://" + serverName
+		}
 		return "http://" + serverName
 	}
 	return "http://" + w.reach(clientName, "proxy", p.Addr())

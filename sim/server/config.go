@@ -27,6 +27,9 @@ type Config struct {
 	Behaviour Behaviour `yaml:"behaviour" json:"behaviour"`
 	// Seed derives every random decision; zero is a seed like any other.
 	Seed uint64 `yaml:"seed" json:"seed"`
+	// TLS serves HTTPS (HTTP/1.1) with a throwaway self-signed certificate
+	// instead of cleartext HTTP/1.1 and h2c. False serves cleartext.
+	TLS bool `yaml:"tls" json:"tls"`
 	// OnRequest, when not nil, is called for every request received, before
 	// the behaviour runs, on the request's goroutine: keep it quick.
 	OnRequest func(Receipt) `yaml:"-" json:"-"`

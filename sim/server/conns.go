@@ -93,7 +93,11 @@ type connKey struct{}
 
 // connFrom returns the connection a request arrived on, if it is known.
 func connFrom(ctx context.Context) *trackedConn {
-	c, _ := ctx.Value(connKey{}).(*trackedConn)
+	v := ctx.Value(connKey{})
+	if c, ok := v.(*trackedConn); ok {
+		return c
+	}
+	c, _ := tlsConn(v)
 	return c
 }
 

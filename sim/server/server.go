@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -115,9 +116,23 @@ func (s *Server) startLocked(addr string) error {
 		return fmt.Errorf("server %s: configure h2c: %w", s.cfg.Name, err)
 	}
 	inc.srv.Handler = gated(inc, h2c.NewHandler(s.routes(inc), h2s))
+	if s.cfg.TLS {
+		host, _, _ := net.SplitHostPort(s.bound)
+		cert, err := selfSigned(s.cfg.Name, host)
+		if err != nil {
+			_ = ln.Close()
+			return err
+		}
+		inc.srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}}
+		inc.srv.TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){}
+	}
 	s.cur = inc
 	go func() {
 		defer close(inc.served)
+		if s.cfg.TLS {
+			_ = inc.srv.ServeTLS(inc.ln, "", "")
+			return
+		}
 		_ = inc.srv.Serve(inc.ln)
 	}()
 	return nil
@@ -130,8 +145,13 @@ func (s *Server) Addr() string {
 	return s.bound
 }
 
-// URL returns "http://" + Addr().
-func (s *Server) URL() string { return "http://" + s.Addr() }
+// URL returns "http://" + Addr(), or "https://" + Addr() for a TLS server.
+func (s *Server) URL() string {
+	if s.cfg.TLS {
+		return "https://" + s.Addr()
+	}
+	return "http://" + s.Addr()
+}
 
 // Running reports whether the server is listening.
 func (s *Server) Running() bool {
