@@ -62,6 +62,27 @@ func BenchmarkAbsoluteFormGET(b *testing.B) {
 	}
 }
 
+// BenchmarkDirectGET is BenchmarkAbsoluteFormGET without the proxy: the
+// baseline that shows what the proxy adds.
+func BenchmarkDirectGET(b *testing.B) {
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "hello")
+	}))
+	defer origin.Close()
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr}
+	b.ReportAllocs()
+	for b.Loop() {
+		resp, err := c.Get(origin.URL + "/")
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+}
+
 // sink reads each connection to EOF, then answers one byte.
 func sink(b *testing.B) string {
 	b.Helper()

@@ -52,8 +52,9 @@ type Config struct {
 	Parent []Parent `yaml:"parent" json:"parent"`
 	// ConnectTo maps a requested "host:port" to the "host:port" actually
 	// dialled, like curl --connect-to. ACLs and the port policy see the
-	// requested name; the SSRF guard classifies the mapped address. Empty
-	// means no mapping.
+	// requested name; the SSRF guard classifies the mapped address.
+	// Destinations routed through a parent are not mapped: the parent gets
+	// the requested name. Empty means no mapping.
 	ConnectTo map[string]string `yaml:"connect_to" json:"connect_to"`
 	// Limits bounds connections, tunnels and request rates. Zero fields mean
 	// unlimited.

@@ -64,6 +64,10 @@ func (p *Proxy) finish(rec *record) {
 	if rec.allowed {
 		decision = "allowed"
 	}
+	p.metrics.observe(rec, decision, dur)
+	if !p.log.Enabled(context.Background(), slog.LevelInfo) {
+		return
+	}
 	attrs := []slog.Attr{
 		slog.String("proto", rec.proto),
 		slog.String("decision", decision),
@@ -89,5 +93,4 @@ func (p *Proxy) finish(rec *record) {
 		attrs = append(attrs, slog.String("error", rec.kind))
 	}
 	p.log.LogAttrs(context.Background(), slog.LevelInfo, "forward", attrs...)
-	p.metrics.observe(rec, decision, dur)
 }
