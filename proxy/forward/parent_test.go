@@ -2,6 +2,7 @@ package forward_test
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 
@@ -100,6 +101,21 @@ var _ = Describe("Proxy chained to a parent proxy", func() {
 		Expect(resp.StatusCode).To(Equal(http.StatusOK))
 		Expect(resp.Header.Get("X-Seen-Via")).To(Equal("1.1 child"))
 		Expect(parent.log.String()).To(BeEmpty())
+	})
+
+	It("should answer 502 when the parent is down", func() {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		Expect(err).NotTo(HaveOccurred())
+		gone := ln.Addr().String()
+		Expect(ln.Close()).To(Succeed())
+		cfg := childConfig("", "")
+		cfg.Parent[0].URL = "http://" + gone
+		Expect(child.p.Swap(cfg)).To(Succeed())
+		resp, _ := get(client(child.url()), "http://"+server1.addr()+"/")
+		Expect(resp.StatusCode).To(Equal(http.StatusBadGateway))
+		resp, _ = rawRequest(child.addr, fmt.Sprintf("CONNECT %s HTTP/1.1\r\nHost: x\r\n\r\n", tlsOrigin.Listener.Addr()))
+		Expect(resp.StatusCode).To(Equal(http.StatusBadGateway))
+		Expect(resp.Header.Get("Proxy-Status")).To(ContainSubstring("connection_refused"))
 	})
 
 	It("should detect a loop when the parent is itself", func() {
