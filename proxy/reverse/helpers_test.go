@@ -1,12 +1,14 @@
 package reverse_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -85,6 +87,15 @@ func (u *upstream) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if q.Get("truncate") != "" {
+		c, brw, err := http.NewResponseController(w).Hijack()
+		if err == nil {
+			brw.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + strings.Repeat("t", 100))
+			brw.Flush()
+			c.Close()
+		}
+		return
+	}
 	if q.Get("abort") != "" {
 		c, _, err := http.NewResponseController(w).Hijack()
 		if err == nil {
@@ -93,8 +104,13 @@ func (u *upstream) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("X-Upstream", u.name)
+	w.Header().Set("X-Received-Bytes", strconv.Itoa(len(body)))
 	if s, err := strconv.Atoi(q.Get("status")); err == nil {
 		w.WriteHeader(s)
+	}
+	if n, err := strconv.Atoi(q.Get("size")); err == nil {
+		w.Write(bytes.Repeat([]byte("x"), n))
+		return
 	}
 	fmt.Fprint(w, u.name)
 }
