@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -142,6 +143,10 @@ type runningProxy struct {
 
 func startProxy(cfg reverse.Config, opts ...reverse.Option) *runningProxy {
 	GinkgoHelper()
+	if os.Getenv("PROXYLAB_STD_TRANSPORT") != "" {
+		// Run the suite over http.Transport only, to check that path too.
+		opts = append(opts, reverse.WithStdTransport())
+	}
 	p, err := reverse.New(cfg, opts...)
 	Expect(err).NotTo(HaveOccurred())
 	srv := proxy.NewServer(p, cfg.ServerConfig())
