@@ -94,7 +94,12 @@ func (d *doer) Do(ctx context.Context, s loadgen.Slot) loadgen.Result {
 	if d.trace != nil {
 		d.trace.sent(s.Seq, c, req)
 	}
-	out := d.world.DoWith(ctx, c, req)
+	var out client.Outcome
+	if rs.WebSocket > 0 {
+		out = d.world.WebSocket(ctx, c, req.URL, rs.WebSocket, req.ID)
+	} else {
+		out = d.world.DoWith(ctx, c, req)
+	}
 	if d.trace != nil {
 		d.trace.done(out)
 	}

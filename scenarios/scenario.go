@@ -190,6 +190,9 @@ type RequestSpec struct {
 	Headers map[string]string `yaml:"headers"`
 	Body    Size              `yaml:"body"`
 	Weight  int               `yaml:"weight"`
+	// WebSocket, when above zero, opens a WebSocket to the path (the servers
+	// echo on /ws) and exchanges this many messages instead of one request.
+	WebSocket int `yaml:"websocket"`
 }
 
 // EventSpec is one timeline event: At and exactly one action.

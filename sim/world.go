@@ -361,3 +361,15 @@ func (w *World) TargetURL(clientName, serverName string) string {
 	}
 	return "http://" + w.reach(clientName, "proxy", p.Addr())
 }
+
+// WebSocket opens a WebSocket from c to url, exchanges messages echoes and
+// records it in the ledger like any request.
+func (w *World) WebSocket(ctx context.Context, c *client.Client, url string, messages int, id string) client.Outcome {
+	if id == "" {
+		id = c.NextID()
+	}
+	w.ledger.Sent(id, c.Name(), "GET", url, nil, time.Now())
+	out := c.WebSocket(ctx, url, messages, id)
+	w.ledger.Done(out)
+	return out
+}
