@@ -197,6 +197,7 @@ func (p *Proxy) build(d Config, old *state) (*state, error) {
 	if d.Via != "-" {
 		st.via = d.Via
 		st.via11, st.via2 = "1.1 "+d.Via, "2 "+d.Via
+		st.via11s = []string{st.via11}
 	}
 	for _, t := range d.TrustedProxies {
 		pfx, err := parsePrefix(t)

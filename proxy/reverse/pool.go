@@ -26,8 +26,9 @@ type state struct {
 	pools       map[string]*pool
 	order       []*pool // in configuration order, for Pools()
 	trustedNets []netip.Prefix
-	via         string // "" when Via is off
-	via11, via2 string // precomputed Via elements
+	via         string   // "" when Via is off
+	via11, via2 string   // precomputed Via elements
+	via11s      []string // {via11}, shared read-only by responses
 }
 
 // pool is a named group of servers with its balancer, retry policy, breaker

@@ -268,6 +268,14 @@ func (p *Proxy) modifyResponse(resp *http.Response) error {
 		return nil
 	}
 	rs.status = resp.StatusCode
+	if rs.st.via != "" {
+		// RFC 9110 §7.6.3: a proxy adds Via to the messages it forwards, both ways.
+		if _, ok := resp.Header["Via"]; ok || resp.ProtoMajor != 1 || resp.ProtoMinor != 1 {
+			proxy.AddVia(resp.Header, resp.Proto, rs.st.via)
+		} else {
+			resp.Header["Via"] = rs.st.via11s
+		}
+	}
 	if rs.st.cfg.RetryHeader {
 		resp.Header.Set("X-Proxylab-Retries", rs.retryRecord())
 	}

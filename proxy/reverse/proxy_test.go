@@ -95,6 +95,8 @@ var _ = Describe("Proxy", func() {
 		Expect(h.Get("X-Forwarded-Proto")).To(Equal("http"))
 		Expect(h.Get("X-Forwarded-Host")).To(Equal(rp.addr))
 		Expect(h.Get("Via")).To(Equal("1.1 proxylab"))
+		_, _, respHeader := rp.get("/")
+		Expect(respHeader.Get("Via")).To(Equal("1.1 proxylab"), "responses carry Via too")
 		for _, name := range []string{"X-Secret", "Keep-Alive", "Proxy-Connection", "Proxy-Authorization", "Te", "Upgrade", "Http2-Settings"} {
 			Expect(h).NotTo(HaveKey(name), name)
 		}
