@@ -134,7 +134,7 @@ func proxyNode(sc *Scenario, extOut *bytes.Buffer) (sim.Proxy, error) {
 		}
 		return &sim.ExternalNode{
 			Name: prog, As: sim.Mode(e.As), Command: e.Command, Config: e.Config, ConfigName: e.ConfigName,
-			Reload: e.Reload, ReadyTimeout: e.Ready.D(), Stderr: extOut,
+			Reload: e.Reload, ReadyTimeout: e.Ready.D(), Stderr: extOut, Vars: e.Vars,
 		}, nil
 	}
 	return nil, nil

@@ -110,6 +110,9 @@ type ExternalSpec struct {
 	Reload []string `yaml:"reload"`
 	// Ready bounds the start; zero means 10s.
 	Ready Duration `yaml:"ready"`
+	// Vars are free values the templates see as .Vars; a reconfigure event
+	// on an external proxy sets them and reloads it.
+	Vars map[string]string `yaml:"vars"`
 }
 
 // ServerSpec is one server, or a range of them ("server1..3"), with a

@@ -298,8 +298,8 @@ func validateEvents(sc *Scenario, c *collector, servers, links map[string]bool) 
 		case "weight":
 			server("weight.server", e.Weight.Server)
 		case "reconfigure":
-			if sc.Proxy.Reverse == nil && sc.Proxy.Forward == nil {
-				c.add(path+".reconfigure", "reconfigure needs a built-in proxy (mode reverse or forward)")
+			if sc.Proxy.Reverse == nil && sc.Proxy.Forward == nil && sc.Proxy.External == nil {
+				c.add(path+".reconfigure", "reconfigure needs a proxy (a built-in one, or an external one whose templates use .Vars)")
 			}
 		}
 	}

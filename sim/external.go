@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"text/template"
 	"time"
+
+	"github.com/goccy/go-yaml"
 )
 
 // DefaultReadyTimeout bounds how long an external proxy may take to accept connections.
@@ -44,6 +46,8 @@ type ExternalNode struct {
 	ReadyTimeout time.Duration
 	// Stderr receives the program's output; nil discards it.
 	Stderr *bytes.Buffer
+	// Vars are free values the templates see as .Vars; Reconfigure changes them.
+	Vars map[string]string
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -61,11 +65,14 @@ type ExternalData struct {
 	Servers []Upstream
 	// ConfigFile is the rendered configuration's path.
 	ConfigFile string
+	// Vars are the node's free values (ExternalNode.Vars, changed by Reconfigure).
+	Vars map[string]string
 }
 
 var (
-	_ Proxy       = (*ExternalNode)(nil)
-	_ PoolChanger = (*ExternalNode)(nil)
+	_ Proxy        = (*ExternalNode)(nil)
+	_ PoolChanger  = (*ExternalNode)(nil)
+	_ Reconfigurer = (*ExternalNode)(nil)
 )
 
 // Mode returns the drawing the program plays.
@@ -108,7 +115,10 @@ func (n *ExternalNode) Start(ctx context.Context, topo Topology) error {
 	}
 	data := ExternalData{
 		Host: topo.Host, Port: port, Listen: net.JoinHostPort(topo.Host, strconv.Itoa(port)),
-		Dir: dir, Servers: topo.Servers, ConfigFile: filepath.Join(dir, name),
+		Dir: dir, Servers: topo.Servers, ConfigFile: filepath.Join(dir, name), Vars: map[string]string{},
+	}
+	for k, v := range n.Vars {
+		data.Vars[k] = v
 	}
 	if err := n.render(data); err != nil {
 		return err
@@ -290,5 +300,24 @@ func (n *ExternalNode) SetWeight(_ context.Context, name string, w int) error {
 			}
 		}
 		d.Servers = servers
+	})
+}
+
+// Reconfigure sets template values from patch (a YAML mapping of names to
+// values), re-renders the configuration and reloads the program.
+func (n *ExternalNode) Reconfigure(_ context.Context, patch []byte, _ Topology) error {
+	var vars map[string]string
+	if err := yaml.Unmarshal(patch, &vars); err != nil {
+		return fmt.Errorf("reconfigure %s: the patch is a mapping of template values (.Vars): %w", n.Name, err)
+	}
+	return n.change(func(d *ExternalData) {
+		next := make(map[string]string, len(d.Vars)+len(vars))
+		for k, v := range d.Vars {
+			next[k] = v
+		}
+		for k, v := range vars {
+			next[k] = v
+		}
+		d.Vars = next
 	})
 }
