@@ -16,6 +16,7 @@ var subcommands = []func() *cobra.Command{
 	newValidateCommand,
 	newExplainCommand,
 	newBenchCommand,
+	newCompletionCommand,
 }
 
 func sprintf(format string, a ...any) string { return fmt.Sprintf(format, a...) }

@@ -55,9 +55,15 @@ Exit status: 0 when the view was shown (and a played scenario passed),
 
   # the same view as JSON
   proxylab explain reverse --json`,
-		Args:      cobra.ExactArgs(1),
-		ValidArgs: []string{"forward", "reverse"},
-		RunE:      func(c *cobra.Command, args []string) error { return runExplain(c, args[0], f) },
+		Args: cobra.ExactArgs(1),
+		ValidArgsFunction: func(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+			if len(args) > 0 {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			// The two drawings, and files: a scenario is explained too.
+			return []string{"forward\tthe clients' side knows the proxy", "reverse\tthe servers' side owns the proxy"}, cobra.ShellCompDirectiveDefault
+		},
+		RunE: func(c *cobra.Command, args []string) error { return runExplain(c, args[0], f) },
 	}
 	fl := c.Flags()
 	fl.IntVar(&f.requests, "requests", scenarios.DefaultExplainRequests, "requests to send one after another through a built-in world (`N`)")

@@ -29,7 +29,22 @@ func newRootCommand() *cobra.Command {
 		Short: "Build, run, test, benchmark and learn HTTP proxies",
 		Long: `proxylab runs a forward proxy and a reverse proxy for real, simulated clients
 and servers around them, fault-injecting links, an honest load generator, and
-declarative scenarios that play it all and give a verdict.`,
+declarative scenarios that play it all and give a verdict.
+
+Exit status of every command: 0 ok, 1 a verdict or check failed, 2 a bad
+flag, argument or file.`,
+		Example: `  # the two drawings, live, with one request followed hop by hop
+  proxylab explain forward
+  proxylab explain reverse
+
+  # play the demo scenarios, or the lessons, and get a verdict
+  proxylab run scenarios/demo --report demo-report
+  proxylab run scenarios/library/lessons
+
+  # a standalone reverse proxy in front of two local servers
+  proxylab serve --listen 127.0.0.1:8001 &
+  proxylab serve --listen 127.0.0.1:8002 &
+  proxylab proxy reverse --listen 127.0.0.1:8080 --upstream http://127.0.0.1:8001 --upstream http://127.0.0.1:8002`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
