@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -44,6 +45,7 @@ until SIGINT or SIGTERM, then shuts down gracefully.`,
 
 type reverseFlags struct {
 	listen, admin, config, accessLog string
+	tlsCert, tlsKey                  string
 	upstreams                        []string
 	balance, healthPath              string
 	h2c, stdTransport                bool
@@ -88,6 +90,8 @@ and closes WebSockets by --shutdown-timeout.`,
 	fl.StringVar(&f.config, "config", "", "YAML configuration file")
 	fl.StringVar(&f.accessLog, "access-log", "", "JSON access log file, or - for stdout; empty means none")
 	fl.BoolVar(&f.h2c, "h2c", false, "also serve cleartext HTTP/2 (prior knowledge) to clients")
+	fl.StringVar(&f.tlsCert, "tls-cert", "", "serve TLS (HTTP/2 and HTTP/1.1 by ALPN) with this PEM certificate; needs --tls-key")
+	fl.StringVar(&f.tlsKey, "tls-key", "", "PEM private key for --tls-cert")
 	fl.BoolVar(&f.stdTransport, "std-transport", false, "send every request through net/http's Transport instead of the fast HTTP/1.1 client")
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long a graceful shutdown may take before connections are cut")
 	return c
@@ -177,13 +181,30 @@ func runReverse(cmd *cobra.Command, cfg reverse.Config, f reverseFlags) error {
 	}
 	defer p.Close()
 
+	if (f.tlsCert == "") != (f.tlsKey == "") {
+		return usageErrorf("--tls-cert and --tls-key go together")
+	}
 	ln, err := proxy.Listen(cfg.Listen)
 	if err != nil {
 		return err
 	}
+	scheme := "http"
+	if f.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(f.tlsCert, f.tlsKey)
+		if err != nil {
+			ln.Close()
+			return usageErrorf("--tls-cert/--tls-key: %v", err)
+		}
+		ln = tls.NewListener(ln, &tls.Config{
+			Certificates: []tls.Certificate{cert},
+			NextProtos:   []string{"h2", "http/1.1"},
+			MinVersion:   tls.VersionTLS12,
+		})
+		scheme = "https"
+	}
 	servers := []*proxy.Server{proxy.NewServer(p, cfg.ServerConfig())}
 	listeners := []net.Listener{ln}
-	fmt.Fprintf(out, "reverse proxy listening on http://%s\n", ln.Addr())
+	fmt.Fprintf(out, "reverse proxy listening on %s://%s\n", scheme, ln.Addr())
 	if cfg.Admin != "" {
 		aln, err := proxy.Listen(cfg.Admin)
 		if err != nil {
