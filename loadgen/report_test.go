@@ -44,7 +44,12 @@ var _ = Describe("Report", func() {
 	It("should count outcomes by kind, status class, client and server", func() {
 		st, ok := rep.Phase("steady")
 		Expect(ok).To(BeTrue())
-		Expect(st.Stats.Requests).To(BeEquivalentTo(30))
+		// MaxInFlight 1: on a starved machine a slot may find the one worker
+		// busy at the phase's end and stay unsent, but none goes missing.
+		Expect(st.Stats.Planned).To(BeEquivalentTo(30))
+		Expect(st.Stats.Sent + st.Stats.Unsent).To(BeEquivalentTo(30))
+		Expect(st.Stats.Requests).To(BeEquivalentTo(st.Stats.Sent))
+		Expect(st.Stats.Requests).To(BeNumerically(">=", 25))
 		Expect(st.Stats.Errors).To(HaveKeyWithValue(loadgen.ErrReset, BeNumerically(">=", 2)))
 		Expect(st.Stats.Failures).To(Equal(st.Stats.Requests - st.Stats.Successes))
 		Expect(st.ByStatus).To(HaveKey("2xx"))
@@ -53,8 +58,8 @@ var _ = Describe("Report", func() {
 		Expect(st.ByServer).To(HaveKey("server1"))
 		Expect(st.ByServer["server2"].Failures).To(Equal(st.ByServer["server2"].Requests))
 		Expect(st.ByClient).To(HaveKey("cli2"))
-		Expect(rep.Overall.Requests).To(BeEquivalentTo(50))
 		Expect(rep.Overall.Planned).To(BeEquivalentTo(50))
+		Expect(rep.Overall.Requests).To(BeEquivalentTo(rep.Overall.Sent))
 	})
 
 	It("should survive a JSON round trip unchanged", func() {

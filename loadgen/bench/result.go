@@ -28,7 +28,7 @@ type Result struct {
 	Setup   Setup          `json:"setup"`
 	Targets []TargetResult `json:"targets"`
 	// Skipped lists the targets that were asked for but not measured, and why.
-	Skipped []Skip `json:"skipped,omitempty"`
+	Skipped []SkippedTarget `json:"skipped,omitempty"`
 }
 
 // Env records the machine, for reading the figures later.
@@ -54,8 +54,8 @@ type Setup struct {
 	IdleConns   int           `json:"idle_conns,omitempty"`
 }
 
-// Skip is a target that was not measured.
-type Skip struct {
+// SkippedTarget is a target that was not measured.
+type SkippedTarget struct {
 	Name   string `json:"name"`
 	Reason string `json:"reason"`
 }

@@ -18,11 +18,12 @@ type runner struct {
 	backend *backend
 	sink    *sink
 	targets []*target
-	skipped []Skip
+	skipped []SkippedTarget
 	stops   []func(context.Context) error // run in reverse order at the end
 	done    int                           // steps finished, for Step
 	total   int
 	rate    float64
+	cores   int // usable cores before pinning
 }
 
 // Run measures every target of cfg, as the package doc says, and returns
@@ -38,7 +39,7 @@ func Run(ctx context.Context, cfg Config, opts ...Option) (*Result, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	r := &runner{cfg: cfg.normalized(), o: o}
+	r := &runner{cfg: cfg.normalized(), o: o, cores: cores()}
 	start := time.Now()
 	steal0 := stealTicks()
 	res, err := r.run(ctx)
@@ -210,7 +211,7 @@ func (r *runner) stopAll() error {
 
 // env describes the machine.
 func (r *runner) env() Env {
-	e := Env{Cores: cores(), Go: runtime.Version(), Pinned: r.pin != nil && r.pin.on}
+	e := Env{Cores: r.cores, Go: runtime.Version(), Pinned: r.pin != nil && r.pin.on}
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {
 			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {

@@ -141,7 +141,7 @@ func (r *runner) startPeer(ctx context.Context, name string) error {
 	p, _ := lookupPeer(name)
 	if _, err := r.o.lookPath(p.Program); err != nil {
 		reason := fmt.Sprintf("%s is not installed; install it with `%s`", p.Program, p.Install)
-		r.skipped = append(r.skipped, Skip{Name: p.Name, Reason: reason})
+		r.skipped = append(r.skipped, SkippedTarget{Name: p.Name, Reason: reason})
 		fmt.Fprintf(r.o.log, "skipping %s: %s\n", p.Name, reason)
 		return nil
 	}

@@ -1,0 +1,177 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+)
+
+var _ = Describe("Run", func() {
+	var cfg Config
+
+	BeforeEach(func() {
+		cfg = Config{
+			Duration:    200 * time.Millisecond,
+			Warmup:      100 * time.Millisecond,
+			Reps:        2,
+			Connections: 4,
+			IdleConns:   50,
+			NoPin:       true, // never pin the test process
+			Proxylab:    proxylabBin,
+		}
+	})
+
+	// One run is shared by the specs below (Ordered only for BeforeAll): a
+	// run starts two child processes and takes seconds.
+	When("it measures the built-in proxies briefly", Ordered, func() {
+		var res *Result
+
+		BeforeAll(func(ctx SpecContext) {
+			var err error
+			res, err = Run(ctx, Config{
+				Duration:    200 * time.Millisecond,
+				Warmup:      100 * time.Millisecond,
+				Reps:        2,
+				Connections: 4,
+				IdleConns:   50,
+				NoPin:       true, // never pin the test process
+				Proxylab:    proxylabBin,
+			})
+			Expect(err).NotTo(HaveOccurred())
+		}, NodeTimeout(60*time.Second))
+
+		It("should measure direct, reverse and forward in that order", func() {
+			Expect(res.Schema).To(Equal(Schema))
+			var names []string
+			for _, t := range res.Targets {
+				names = append(names, t.Name)
+			}
+			Expect(names).To(Equal([]string{Direct, Reverse, Forward}))
+			Expect(res.Setup.Reps).To(Equal(2))
+			Expect(res.Setup.Rate).To(BeNumerically(">", 0), "the open-loop rate comes from the slowest target")
+			Expect(res.Env.Cores).To(BeNumerically(">", 0))
+			Expect(res.Env.Pinned).To(BeFalse())
+		})
+
+		It("should give every target throughput and latency with one sample per repetition", func() {
+			for _, t := range res.Targets {
+				Expect(t.ReqPerSec.Samples).To(HaveLen(2), t.Name)
+				Expect(t.ReqPerSec.Median).To(BeNumerically(">", 0), t.Name)
+				Expect(t.ReqPerSec.Min).To(BeNumerically("<=", t.ReqPerSec.Median), t.Name)
+				Expect(t.ReqPerSec.Max).To(BeNumerically(">=", t.ReqPerSec.Median), t.Name)
+				Expect(t.P50.Median).To(BeNumerically(">", 0), t.Name)
+				Expect(t.P99.Median).To(BeNumerically(">=", t.P50.Median), t.Name)
+				Expect(t.OpenP50.Samples).To(HaveLen(2), t.Name)
+				Expect(t.OpenP99.Median).To(BeNumerically(">=", t.OpenP50.Median), t.Name)
+				Expect(t.Requests).To(BeNumerically(">", 0), t.Name)
+				Expect(t.Errors).To(BeZero(), t.Name)
+			}
+		})
+
+		It("should read the built-in proxies' CPU per request and memory from /proc", func() {
+			for _, name := range []string{Reverse, Forward} {
+				t, ok := res.Target(name)
+				Expect(ok).To(BeTrue())
+				Expect(t.Kind).To(Equal(KindBuiltin))
+				Expect(t.PID).To(BeNumerically(">", 0))
+				Expect(t.CPUPerReq.Samples).To(HaveLen(2), name)
+				Expect(t.CPUPerReq.Median).To(BeNumerically(">", 0), name)
+				Expect(t.PeakRSS).To(BeNumerically(">", 1<<20), name)
+				Expect(t.Idle).NotTo(BeNil(), name)
+				Expect(t.Idle.Opened).To(Equal(50), name)
+				Expect(t.Idle.RSSAfter).To(BeNumerically(">", 0), name)
+				Expect(t.VsDirect).To(BeNumerically(">", 0), name)
+				Expect(t.AddedP50.Samples).To(HaveLen(2), name)
+			}
+			direct, _ := res.Target(Direct)
+			Expect(direct.PID).To(BeZero())
+			Expect(direct.CPUPerReq.Measured()).To(BeFalse())
+			Expect(direct.Idle).To(BeNil())
+		})
+
+		It("should measure CONNECT throughput through the forward proxy against plain TCP", func() {
+			direct, _ := res.Target(Direct)
+			Expect(direct.Tunnel).NotTo(BeNil())
+			Expect(direct.Tunnel.MBps.Median).To(BeNumerically(">", 0))
+			fwd, _ := res.Target(Forward)
+			Expect(fwd.Tunnel).NotTo(BeNil())
+			Expect(fwd.Tunnel.MBps.Median).To(BeNumerically(">", 0))
+			Expect(fwd.Tunnel.VsDirect).To(BeNumerically(">", 0))
+			Expect(fwd.Tunnel.CPUPerGB.Median).To(BeNumerically(">", 0))
+			rev, _ := res.Target(Reverse)
+			Expect(rev.Tunnel).To(BeNil(), "a reverse proxy has no CONNECT")
+		})
+
+		It("should stop the proxies it started", func() {
+			for _, name := range []string{Reverse, Forward} {
+				t, _ := res.Target(name)
+				Eventually(func() error { return syscall.Kill(t.PID, 0) }).Should(MatchError(syscall.ESRCH), name)
+			}
+		})
+
+		It("should write text, JSON that reads back, and HTML with charts", func() {
+			var text bytes.Buffer
+			Expect(res.WriteText(&text)).To(Succeed())
+			Expect(text.String()).To(ContainSubstring("CPU µs/req"))
+			Expect(text.String()).To(ContainSubstring("CONNECT tunnel"))
+			Expect(text.String()).To(ContainSubstring("idle keep-alive"))
+			var js bytes.Buffer
+			Expect(res.WriteJSON(&js)).To(Succeed())
+			back, err := ReadResult(&js)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(back.Targets).To(HaveLen(3))
+			Expect(back.Targets[1].CPUPerReq).To(Equal(res.Targets[1].CPUPerReq))
+			var html bytes.Buffer
+			Expect(res.WriteHTML(&html)).To(Succeed())
+			Expect(html.String()).To(ContainSubstring("<svg"))
+			Expect(html.String()).To(ContainSubstring("Proxy CPU per request"))
+		})
+	})
+
+	When("a peer is not installed", func() {
+		It("should skip it and say how to install it", func(ctx SpecContext) {
+			cfg.Builtins, cfg.Peers, cfg.IdleConns, cfg.NoTunnel, cfg.Rate = []string{}, []string{"squid"}, 0, true, -1
+			missing := func(name string) (string, error) { return "", exec.ErrNotFound }
+			var log bytes.Buffer
+			res, err := Run(ctx, cfg, WithLookPath(missing), WithLog(&log))
+			Expect(err).NotTo(HaveOccurred())
+			Expect(res.Skipped).To(ConsistOf(SkippedTarget{Name: "squid", Reason: "squid is not installed; install it with `apt-get install squid`"}))
+			Expect(res.Targets).To(HaveLen(1))
+			Expect(log.String()).To(ContainSubstring("apt-get install squid"))
+			Expect(res.Setup.Rate).To(BeZero(), "a negative Rate skips the open loop")
+		}, SpecTimeout(30*time.Second))
+	})
+
+	When("the proxylab binary is missing", func() {
+		It("should fail with a message saying how to get it", func(ctx SpecContext) {
+			cfg.Proxylab = "/nonexistent/proxylab"
+			_, err := Run(ctx, cfg)
+			Expect(errors.Is(err, errNoProxylab)).To(BeTrue(), "%v", err)
+		}, SpecTimeout(30*time.Second))
+	})
+
+	When("the context is cancelled", func() {
+		It("should stop early and return the context's error", func(ctx SpecContext) {
+			cfg.Duration, cfg.Reps = 5*time.Second, 3
+			cctx, cancel := context.WithTimeout(ctx, 1500*time.Millisecond)
+			defer cancel()
+			start := time.Now()
+			_, err := Run(cctx, cfg)
+			Expect(err).To(HaveOccurred())
+			Expect(time.Since(start)).To(BeNumerically("<", 15*time.Second))
+		}, SpecTimeout(30*time.Second))
+	})
+
+	It("should refuse a bad configuration before starting anything", func(ctx SpecContext) {
+		_, err := Run(ctx, Config{Peers: []string{"varnish"}})
+		Expect(err).To(MatchError(ContainSubstring(`peer "varnish": want one of nginx, haproxy, caddy, squid, tinyproxy`)))
+		Expect(strings.HasPrefix(err.Error(), "bench: ")).To(BeTrue())
+	})
+})
