@@ -278,6 +278,9 @@ func ResponseNotes(m Message) []string {
 	}
 	if v := m.Get("X-Sim-Server"); v != "" {
 		notes = append(notes, "X-Sim-Server: "+v+" answered (the simulated server's own header)")
+		if via := m.Get("Via"); via != "" {
+			notes = append(notes, "Via on the response: the proxy marks the way back too ("+via+")")
+		}
 	}
 	return notes
 }
