@@ -34,6 +34,11 @@
 // phase is over or ctx is done) are counted as unsent in their phase. No slot
 // is ever skipped silently: planned = sent + unsent.
 //
+// Go timers wake up to about a millisecond late on Linux, so an open-loop
+// slot is typically sent up to ~1ms after its intended time and corrected
+// latency includes that lag: against a sub-millisecond target, read raw
+// latency beside it, or use WithSpin to busy-wait the last stretch.
+//
 // Closed-loop phases have no schedule, so their corrected latency equals raw
 // latency: a closed loop cannot see coordinated omission, use an open-loop
 // phase to measure stalls honestly.

@@ -23,6 +23,18 @@ const ReportSchema = "proxylab.loadgen/v1"
 //	  "phases": [PhaseReport, …],         // in plan order
 //	  "series": [Point, …]                // one per interval
 //	}
+//
+//	PhaseReport: name, mode ("open"|"closed"), connections, max_in_flight,
+//	  offset_s, stats (Stats), by_client / by_server / by_status ({tag: Stats})
+//	Stats: duration_ns, planned, sent, late, unsent, requests, successes,
+//	  failures, errors ({kind: count}), bytes, asked_rate, achieved_rate,
+//	  latency_corrected and latency_raw (Latency)
+//	Latency: count, min_ns, mean_ns, p50_ns, p90_ns, p99_ns, p99_9_ns,
+//	  p99_99_ns, max_ns
+//	Point: t_s, phase, requests, rps, failures, p50_ns, p99_ns (corrected),
+//	  servers ({server: {requests, rps, failures, p50_ns, p99_ns}})
+//
+// Keys with omitempty vanish when zero or empty.
 type Report struct {
 	Schema   string        `json:"schema"`
 	Start    time.Time     `json:"start"`
