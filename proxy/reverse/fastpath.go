@@ -23,9 +23,10 @@ type h1Client struct {
 	idleTime   time.Duration
 	respHeader time.Duration
 
-	mu     sync.Mutex
-	idle   map[string][]*h1Conn
-	closed bool
+	mu        sync.Mutex
+	idle      map[string][]*h1Conn
+	closed    bool
+	lastSweep time.Time
 }
 
 type h1Conn struct {
@@ -83,7 +84,8 @@ func (h *h1Client) get(ctx context.Context, addr string) (*h1Conn, bool, error) 
 }
 
 func (h *h1Client) put(pc *h1Conn) {
-	pc.idleAt = time.Now()
+	now := time.Now()
+	pc.idleAt = now
 	h.mu.Lock()
 	if h.closed || len(h.idle[pc.addr]) >= h.maxIdle || pc.br.Buffered() > 0 {
 		h.mu.Unlock()
@@ -91,12 +93,47 @@ func (h *h1Client) put(pc *h1Conn) {
 		return
 	}
 	h.idle[pc.addr] = append(h.idle[pc.addr], pc)
+	var expired []*h1Conn
+	if h.idleTime > 0 && now.Sub(h.lastSweep) > time.Second {
+		// Connections to servers that get no traffic any more (removed,
+		// drained) are only ever looked at here.
+		h.lastSweep = now
+		expired = h.sweepLocked(now)
+	}
 	h.mu.Unlock()
+	for _, c := range expired {
+		c.c.Close()
+	}
 }
 
-// closeIdle closes every pooled connection.
+// sweepLocked takes out the connections idle longer than idleTime; the
+// caller closes them outside the lock.
+func (h *h1Client) sweepLocked(now time.Time) []*h1Conn {
+	var expired []*h1Conn
+	for addr, list := range h.idle {
+		keep := list[:0]
+		for _, pc := range list {
+			if now.Sub(pc.idleAt) > h.idleTime {
+				expired = append(expired, pc)
+			} else {
+				keep = append(keep, pc)
+			}
+		}
+		clear(list[len(keep):])
+		if len(keep) == 0 {
+			delete(h.idle, addr)
+		} else {
+			h.idle[addr] = keep
+		}
+	}
+	return expired
+}
+
+// closeIdle closes every pooled connection and stops pooling new ones; the
+// proxy calls it on Close.
 func (h *h1Client) closeIdle() {
 	h.mu.Lock()
+	h.closed = true
 	idle := h.idle
 	h.idle = make(map[string][]*h1Conn)
 	h.mu.Unlock()
