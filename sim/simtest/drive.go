@@ -24,6 +24,26 @@ type driveConfig struct {
 	requests sim.RequestFunc
 	load     []loadgen.Option
 	events   []timed
+	record   *[]EventRecord
+}
+
+// EventRecord is one event as Drive applied it; offsets count from the start
+// of the load, like the ledger's windows.
+type EventRecord struct {
+	Name string
+	// At is the offset the event was planned for.
+	At time.Duration
+	// Started and Done are the offsets when Apply began and returned: on a
+	// busy machine Started may be later than At. A window that must follow
+	// the change starts at Done.
+	Started, Done time.Duration
+	// Err is what Apply returned.
+	Err error
+}
+
+// RecordEvents makes Drive append a record of every event it applied to dst.
+func RecordEvents(dst *[]EventRecord) DriveOption {
+	return func(c *driveConfig) { c.record = dst }
 }
 
 // WithRequests says what each load slot sends; nil (the default) means
@@ -63,9 +83,10 @@ func Drive(ctx context.Context, w *sim.World, plan loadgen.Plan, opts ...DriveOp
 
 	tlCtx, stopTimeline := context.WithCancel(ctx)
 	var (
-		wg     sync.WaitGroup
-		errs   []error
-		errsMu sync.Mutex
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		errs    []error
+		records []EventRecord
 	)
 	t0 := time.Now()
 	w.Ledger().SetStart(t0)
@@ -82,16 +103,23 @@ func Drive(ctx context.Context, w *sim.World, plan loadgen.Plan, opts ...DriveOp
 				return
 			case <-timer.C:
 			}
-			if err := e.ev.Apply(tlCtx, w); err != nil {
-				errsMu.Lock()
-				errs = append(errs, fmt.Errorf("event %s at %s: %w", e.ev.Name, e.at, err))
-				errsMu.Unlock()
+			rec := EventRecord{Name: e.ev.Name, At: e.at, Started: time.Since(t0)}
+			rec.Err = e.ev.Apply(tlCtx, w)
+			rec.Done = time.Since(t0)
+			mu.Lock()
+			records = append(records, rec)
+			if rec.Err != nil {
+				errs = append(errs, fmt.Errorf("event %s at %s: %w", e.ev.Name, e.at, rec.Err))
 			}
+			mu.Unlock()
 		}
 	}()
 	rep, err := loadgen.Run(ctx, plan, w.Doer(c.requests), c.load...)
 	stopTimeline()
 	wg.Wait()
+	if c.record != nil {
+		*c.record = append(*c.record, records...)
+	}
 	if err != nil {
 		errs = append(errs, fmt.Errorf("drive: %w", err))
 	}

@@ -84,6 +84,26 @@ var _ = Describe("Drive", func() {
 		Expect(simtest.Server(w, "server2")).To(simtest.ReceiveNoTrafficBetween(300*time.Millisecond, 0))
 	})
 
+	It("should record when each event was applied", func(ctx SpecContext) {
+		var events []simtest.EventRecord
+		_, err := simtest.Drive(ctx, w, loadgen.Plan{Phases: []loadgen.Phase{
+			{Duration: 300 * time.Millisecond, Connections: 1},
+		}},
+			simtest.At(150*time.Millisecond, simtest.Recover("server1")),
+			simtest.At(50*time.Millisecond, simtest.Crash("server1")),
+			simtest.At(100*time.Millisecond, simtest.SetWeight("server9", 2)),
+			simtest.RecordEvents(&events),
+		)
+		Expect(err).To(MatchError(ContainSubstring("event weight server9=2 at 100ms")))
+		Expect(events).To(HaveLen(3))
+		Expect(events[0].Name).To(Equal("crash server1"))
+		Expect(events[0].Started).To(BeNumerically(">=", 50*time.Millisecond))
+		Expect(events[0].Done).To(BeNumerically(">=", events[0].Started))
+		Expect(events[1].Err).To(HaveOccurred())
+		Expect(events[2].Name).To(Equal("recover server1"))
+		Expect(events[2].Err).NotTo(HaveOccurred())
+	})
+
 	It("should report an event that cannot be applied, and still return the report", func(ctx SpecContext) {
 		rep, err := simtest.Drive(ctx, w, loadgen.Plan{Phases: []loadgen.Phase{
 			{Duration: 100 * time.Millisecond, Connections: 1},
