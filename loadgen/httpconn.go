@@ -5,14 +5,16 @@ import (
 	"context"
 	"io"
 	"net"
+	"strconv"
 	"sync"
 	"time"
 )
 
 // connSlot holds the keep-alive connection of one worker.
 type connSlot struct {
-	mu sync.Mutex // held for the whole request: one request per connection at a time
-	c  *fastConn
+	mu  sync.Mutex // held for the whole request: one request per connection at a time
+	c   *fastConn
+	buf []byte // the request with its id header, reused
 }
 
 func (sl *connSlot) close() {
@@ -96,7 +98,7 @@ func (d *HTTPDoer) doFast(ctx context.Context, s Slot) Result {
 			}
 			sl.c = c
 		}
-		got, keep, err := d.roundTrip(ctx, sl.c, deadline, &res)
+		got, keep, err := d.roundTrip(ctx, sl.c, d.requestFor(sl, s), deadline, &res)
 		if err == nil && keep && !d.isClosed() {
 			res.Raw = time.Since(start)
 			return res
@@ -135,13 +137,13 @@ func (d *HTTPDoer) dialConn(ctx context.Context, deadline time.Time) (*fastConn,
 // roundTrip writes the request and reads one response into res. got reports
 // whether any response byte arrived; keep whether the connection may be
 // reused.
-func (d *HTTPDoer) roundTrip(ctx context.Context, c *fastConn, deadline time.Time, res *Result) (got, keep bool, err error) {
+func (d *HTTPDoer) roundTrip(ctx context.Context, c *fastConn, request []byte, deadline time.Time, res *Result) (got, keep bool, err error) {
 	if err := c.nc.SetDeadline(deadline); err != nil {
 		return false, false, err
 	}
 	stop := context.AfterFunc(ctx, func() { _ = c.nc.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
-	if _, err := c.nc.Write(d.request); err != nil {
+	if _, err := c.nc.Write(request); err != nil {
 		return false, false, err
 	}
 	if _, err := c.br.Peek(1); err != nil {
@@ -156,6 +158,21 @@ func (d *HTTPDoer) roundTrip(ctx context.Context, c *fastConn, deadline time.Tim
 		res.Tags.Server = r.server
 	}
 	return true, r.keepAlive && !d.cfg.NoKeepAlive, nil
+}
+
+// requestFor returns the bytes to send for s: the pre-serialized request, with
+// the id header spliced in when one is configured.
+func (d *HTTPDoer) requestFor(sl *connSlot, s Slot) []byte {
+	if d.idPrefix == nil {
+		return d.request
+	}
+	b := append(sl.buf[:0], d.request[:d.headLen]...)
+	b = append(b, d.idPrefix...)
+	b = strconv.AppendUint(b, s.Seq, 10)
+	b = append(b, "\r\n"...)
+	b = append(b, d.request[d.headLen:]...)
+	sl.buf = b
+	return b
 }
 
 // discardN reads and drops n bytes.

@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -47,6 +48,10 @@ type HTTPConfig struct {
 	// ServerHeader is the response header whose value goes in Tags.Server;
 	// "" means DefaultServerHeader, "-" means none.
 	ServerHeader string
+	// IDHeader, when set, adds a header of that name with a unique request id,
+	// "<Client>-<Slot.Seq>" ("load-<Seq>" without a Client), to every request
+	// (proxylab's X-Proxylab-Id). "" adds none.
+	IDHeader string
 }
 
 // HTTPOption configures an HTTPDoer.
@@ -70,6 +75,8 @@ type HTTPDoer struct {
 	target     *url.URL
 	dialAddr   string // host:port the connections go to (target or proxy)
 	request    []byte // pre-serialized request head and body
+	headLen    int    // request[:headLen] is the head without its final CRLF
+	idPrefix   []byte // "IDHeader: client-" when IDHeader is set
 	serverHdr  string
 	dial       func(ctx context.Context, network, addr string) (net.Conn, error)
 	std        *http.Client // fallback for h2c and https
@@ -100,6 +107,9 @@ func NewHTTPDoer(cfg HTTPConfig, opts ...HTTPOption) (*HTTPDoer, error) {
 		return nil, fmt.Errorf("http doer: url %q: want http://host[:port]/path or https://…", cfg.URL)
 	}
 	d := &HTTPDoer{cfg: cfg, target: u}
+	if strings.ContainsAny(cfg.IDHeader, " :\r\n") {
+		return nil, fmt.Errorf("http doer: id header %q: want a header name such as X-Proxylab-Id", cfg.IDHeader)
+	}
 	if cfg.ServerHeader != "-" {
 		d.serverHdr = http.CanonicalHeaderKey(cfg.ServerHeader)
 	}
@@ -126,6 +136,14 @@ func NewHTTPDoer(cfg HTTPConfig, opts ...HTTPOption) (*HTTPDoer, error) {
 		d.dialAddr = hostPort(proxyURL)
 	}
 	d.request = serializeRequest(cfg, u, proxyURL)
+	d.headLen = bytes.Index(d.request, []byte("\r\n\r\n")) + 2
+	if cfg.IDHeader != "" {
+		client := cfg.Client
+		if client == "" {
+			client = "load"
+		}
+		d.idPrefix = []byte(http.CanonicalHeaderKey(cfg.IDHeader) + ": " + client + "-")
+	}
 	return d, nil
 }
 
@@ -184,7 +202,7 @@ func serializeRequest(cfg HTTPConfig, u, proxy *url.URL) []byte {
 // and never returns a Go error: failures are classified into Result.Err.
 func (d *HTTPDoer) Do(ctx context.Context, s Slot) Result {
 	if d.std != nil {
-		return d.doStd(ctx)
+		return d.doStd(ctx, s)
 	}
 	return d.doFast(ctx, s)
 }

@@ -104,13 +104,18 @@ func readRequest(br *bufio.Reader) (string, error) {
 
 func write(c net.Conn, s string) { _, _ = io.WriteString(c, s) }
 
-// doOnce sends one request with a fresh doer on worker 0.
-func doOnce(ctx context.Context, cfg loadgen.HTTPConfig) loadgen.Result {
+// doOnce sends one request with a fresh doer on worker 0, with sequence
+// number seq[0] when given.
+func doOnce(ctx context.Context, cfg loadgen.HTTPConfig, seq ...uint64) loadgen.Result {
 	GinkgoHelper()
 	d, err := loadgen.NewHTTPDoer(cfg)
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(d.Close)
-	return d.Do(ctx, loadgen.Slot{})
+	s := loadgen.Slot{}
+	if len(seq) > 0 {
+		s.Seq = seq[0]
+	}
+	return d.Do(ctx, s)
 }
 
 var _ = Describe("HTTPDoer", func() {
@@ -175,15 +180,15 @@ var _ = Describe("HTTPDoer", func() {
 		Expect(res.Status).To(Equal(200))
 	})
 
-	It("should send the method, headers, body and Connection: close as configured", func(ctx SpecContext) {
+	It("should send the method, headers, id, body and Connection: close as configured", func(ctx SpecContext) {
 		s := newScripted(func(c net.Conn, _ int, _ string) bool {
 			write(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
 			return true
 		})
 		res := doOnce(ctx, loadgen.HTTPConfig{
 			URL: s.url(), Method: "POST", Body: []byte(`{"a":1}`), NoKeepAlive: true,
-			Header: http.Header{"Content-Type": {"application/json"}, "X-Proxylab-Id": {"cli1-7"}},
-		})
+			Header: http.Header{"Content-Type": {"application/json"}}, Client: "cli1", IDHeader: "x-proxylab-id",
+		}, 7)
 		Expect(res.Status).To(Equal(200))
 		var req string
 		Eventually(s.requests).Should(Receive(&req))

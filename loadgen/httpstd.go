@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -70,13 +72,17 @@ func (d *HTTPDoer) setupStd(proxy *url.URL) error {
 }
 
 // doStd sends one request through net/http.
-func (d *HTTPDoer) doStd(ctx context.Context) Result {
+func (d *HTTPDoer) doStd(ctx context.Context, s Slot) Result {
 	start := time.Now()
 	res := Result{Start: start, Tags: Tags{Client: d.cfg.Client}}
 	req, err := d.stdRequest(ctx)
 	if err != nil {
 		res.Err = ErrOther
 		return res
+	}
+	if d.idPrefix != nil {
+		k, v, _ := strings.Cut(string(d.idPrefix), ": ")
+		req.Header.Set(k, v+strconv.FormatUint(s.Seq, 10))
 	}
 	resp, err := d.std.Do(req)
 	if err != nil {

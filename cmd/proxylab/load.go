@@ -36,6 +36,7 @@ type loadFlags struct {
 	hdrLog      string
 	quiet       bool
 	spin        time.Duration
+	idHeader    string
 }
 
 func newLoadCommand() *cobra.Command {
@@ -96,6 +97,7 @@ corrected and Tag=raw, values in ns) for HdrHistogram plotters.`,
 	fl.BoolVar(&f.jsonOut, "json", false, "print the report as JSON instead of text")
 	fl.StringVar(&f.hdrLog, "hdr-log", "", "write an HdrHistogram interval log to FILE")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress bars")
+	fl.StringVar(&f.idHeader, "id-header", "", `add a unique request id header of this name to every request, e.g. X-Proxylab-Id ("load-<seq>")`)
 	fl.DurationVar(&f.spin, "spin", 0, "open loop: busy-wait the last D before each send for sub-millisecond timing (Go timers wake up to ~1ms late; costs CPU, hurts on a busy machine)")
 	return c
 }
@@ -165,6 +167,7 @@ func loadTarget(url string, f *loadFlags) (loadgen.HTTPConfig, error) {
 		Proxy:       f.proxy,
 		H2C:         f.h2c,
 		Timeout:     f.timeout,
+		IDHeader:    f.idHeader,
 	}
 	for _, h := range f.headers {
 		k, v, ok := strings.Cut(h, ":")
