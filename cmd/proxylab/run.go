@@ -126,9 +126,7 @@ func runScenarios(c *cobra.Command, args []string, f runFlags) error {
 		results = append(results, res)
 		if !f.quiet {
 			_ = res.WriteText(text)
-			for _, j := range res.Journeys {
-				_ = scenarios.WriteJourney(text, j, "proxy")
-			}
+			writeJourneys(text, res)
 		}
 	}
 	fmt.Fprintln(text)
@@ -150,6 +148,22 @@ func runScenarios(c *cobra.Command, args []string, f runFlags) error {
 		}
 	}
 	return nil
+}
+
+// writeJourneys prints the run's drawing and the journeys traced with
+// --trace, coloured on a terminal.
+func writeJourneys(w io.Writer, res *scenarios.Result) {
+	if len(res.Journeys) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	fmt.Fprint(w, scenarios.Drawing(res))
+	fmt.Fprintln(w)
+	st := scenarios.TextStyle{Color: useColor(w)}
+	for _, j := range res.Journeys {
+		v := scenarios.JourneyView{Title: "request " + j.ID + " from " + j.Client, Hops: scenarios.JourneyHops(j, "proxy"), Error: j.Error}
+		_ = scenarios.WriteJourneyView(w, v, st)
+	}
 }
 
 func writeReports(dir string, results []*scenarios.Result) error {
