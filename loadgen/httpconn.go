@@ -62,26 +62,52 @@ func (d *HTTPDoer) slot(w int) *connSlot {
 	return grown[w]
 }
 
+// acquire returns the connection slot to use for worker w, and how to give
+// it back. With MaxConns the slot comes from the pool (waiting for a free one
+// while ctx lasts); otherwise it is the worker's own.
+func (d *HTTPDoer) acquire(ctx context.Context, w int) (*connSlot, func(), error) {
+	if d.closed.Load() {
+		return nil, nil, errClosed
+	}
+	if d.pool != nil {
+		select {
+		case sl := <-d.pool:
+			sl.mu.Lock()
+			return sl, func() { sl.mu.Unlock(); d.pool <- sl }, nil
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		}
+	}
+	sl := d.slot(w)
+	if sl == nil {
+		return nil, nil, errClosed
+	}
+	if !sl.mu.TryLock() {
+		// Another request holds this worker's connection (workers of two
+		// phases overlapping): use a connection of its own.
+		own := &connSlot{}
+		own.mu.Lock()
+		return own, func() { own.mu.Unlock(); own.close() }, nil
+	}
+	return sl, sl.mu.Unlock, nil
+}
+
 // doFast sends the pre-serialized request on the worker's connection (dialing
 // when it has none) and parses the response. A reused connection that fails
 // before any response byte (the server closed it while idle) is retried once
 // on a fresh one.
 func (d *HTTPDoer) doFast(ctx context.Context, s Slot) Result {
-	start := time.Now()
-	res := Result{Start: start, Tags: Tags{Client: d.cfg.Client}}
-	sl := d.slot(s.Worker)
-	if sl == nil {
-		res.Err = classify(ctx, errClosed)
+	res := Result{Tags: Tags{Client: d.cfg.Client}}
+	sl, release, err := d.acquire(ctx, s.Worker)
+	if err != nil {
+		res.Err = classify(ctx, err)
 		return res
 	}
-	if !sl.mu.TryLock() {
-		// Another request holds this worker's connection (workers of two
-		// phases overlapping): use a connection of its own.
-		sl = &connSlot{}
-		sl.mu.Lock()
-		defer sl.close()
-	}
-	defer sl.mu.Unlock()
+	defer release()
+	// Raw latency starts once a connection is ours: a wait for a pooled
+	// connection is queueing, which corrected latency shows.
+	start := time.Now()
+	res.Start = start
 
 	deadline := start.Add(d.cfg.Timeout)
 	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {

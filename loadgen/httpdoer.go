@@ -48,6 +48,11 @@ type HTTPConfig struct {
 	// ServerHeader is the response header whose value goes in Tags.Server;
 	// "" means DefaultServerHeader, "-" means none.
 	ServerHeader string
+	// MaxConns caps the connections open at once: a request finding them all
+	// busy waits for one (the wait shows in corrected latency, not in raw).
+	// 0 means one connection per worker (Slot.Worker), which suits closed
+	// loop; open loop at high rates wants a cap, like wrk2's -c.
+	MaxConns int
 	// IDHeader, when set, adds a header of that name with a unique request id,
 	// "<Client>-<Slot.Seq>" ("load-<Seq>" without a Client), to every request
 	// (proxylab's X-Proxylab-Id). "" adds none.
@@ -84,6 +89,7 @@ type HTTPDoer struct {
 
 	mu     sync.Mutex                  // serialises growing slots
 	slots  atomic.Pointer[[]*connSlot] // per worker; replaced, never mutated
+	pool   chan *connSlot              // free slots when MaxConns > 0
 	closed atomic.Bool
 	once   sync.Once
 }
@@ -134,6 +140,18 @@ func NewHTTPDoer(cfg HTTPConfig, opts ...HTTPOption) (*HTTPDoer, error) {
 	d.dialAddr = hostPort(u)
 	if proxyURL != nil {
 		d.dialAddr = hostPort(proxyURL)
+	}
+	if cfg.MaxConns < 0 {
+		return nil, fmt.Errorf("http doer: max conns %d: want 0 (one per worker) or more", cfg.MaxConns)
+	}
+	if cfg.MaxConns > 0 {
+		d.pool = make(chan *connSlot, cfg.MaxConns)
+		all := make([]*connSlot, cfg.MaxConns)
+		for i := range all {
+			all[i] = &connSlot{}
+			d.pool <- all[i]
+		}
+		d.slots.Store(&all) // so that Close finds them
 	}
 	d.request = serializeRequest(cfg, u, proxyURL)
 	d.headLen = bytes.Index(d.request, []byte("\r\n\r\n")) + 2

@@ -165,6 +165,31 @@ var _ = Describe("HTTPDoer", func() {
 		Expect(s.accepted.Load()).To(BeEquivalentTo(2))
 	})
 
+	It("should open no more than MaxConns connections and queue the rest", func(ctx SpecContext) {
+		s := newScripted(func(c net.Conn, _ int, _ string) bool {
+			time.Sleep(50 * time.Millisecond)
+			write(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+			return true
+		})
+		d, err := loadgen.NewHTTPDoer(loadgen.HTTPConfig{URL: s.url(), MaxConns: 2, Timeout: 5 * time.Second})
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(d.Close)
+		var wg sync.WaitGroup
+		results := make([]loadgen.Result, 6)
+		for i := range results {
+			wg.Go(func() { results[i] = d.Do(ctx, loadgen.Slot{Worker: i}) })
+		}
+		wg.Wait()
+		for _, r := range results {
+			Expect(r.Status).To(Equal(200))
+			// Raw latency starts when a connection is free, so it stays near
+			// one server delay (50ms) even for the requests that queued two
+			// rounds (150ms) behind.
+			Expect(r.Raw).To(BeNumerically("<", 140*time.Millisecond))
+		}
+		Expect(s.accepted.Load()).To(BeEquivalentTo(2))
+	})
+
 	It("should retry once when an idle keep-alive connection was closed by the server", func(ctx SpecContext) {
 		s := newScripted(func(c net.Conn, _ int, _ string) bool {
 			write(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")

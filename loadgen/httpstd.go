@@ -37,6 +37,7 @@ func (d *HTTPDoer) setupStd(proxy *url.URL) error {
 		t := &http.Transport{
 			DialContext:         d.dial,
 			MaxIdleConnsPerHost: 10000,
+			MaxConnsPerHost:     d.cfg.MaxConns,
 			DisableKeepAlives:   d.cfg.NoKeepAlive,
 			ForceAttemptHTTP2:   true,
 		}

@@ -37,6 +37,7 @@ type loadFlags struct {
 	quiet       bool
 	spin        time.Duration
 	idHeader    string
+	maxConns    int
 }
 
 func newLoadCommand() *cobra.Command {
@@ -50,8 +51,9 @@ reports throughput, errors by kind and latency quantiles.
 With --rate it runs open loop (like wrk2 and vegeta): requests go out at their
 intended times whatever the target does, and latency is measured both from the
 intended send time (corrected: it shows server stalls) and from the actual
-send (raw). At most --max-inflight requests run at once; a request due while
-all are busy is sent late and counted, never skipped.
+send (raw). Requests share a pool of --max-conns connections; at most
+--max-inflight are in flight at once. A request due while all are busy is
+sent late and counted, never skipped.
 
 With --connections (the default, 10) it runs closed loop (like wrk and hey):
 each connection sends its next request as soon as the previous one is done.
@@ -92,7 +94,8 @@ corrected and Tag=raw, values in ns) for HdrHistogram plotters.`,
 	fl.StringVar(&f.proxy, "proxy", "", "forward proxy URL http://[user:pass@]host:port (absolute-form requests)")
 	fl.BoolVar(&f.noKeepAlive, "no-keepalive", false, "close the connection after every response")
 	fl.BoolVar(&f.h2c, "h2c", false, "speak HTTP/2 over cleartext (prior knowledge)")
-	fl.IntVar(&f.maxInFlight, "max-inflight", loadgen.DefaultMaxInFlight, "open loop: most requests in flight at once")
+	fl.IntVar(&f.maxInFlight, "max-inflight", loadgen.DefaultMaxInFlight, "open loop: most requests in flight at once (sent or waiting for a connection)")
+	fl.IntVar(&f.maxConns, "max-conns", 256, "open loop: connections in the pool; a request finding all busy waits (counted in corrected latency)")
 	fl.DurationVar(&f.timeout, "timeout", loadgen.DefaultHTTPTimeout, "per-request timeout, dial included")
 	fl.BoolVar(&f.jsonOut, "json", false, "print the report as JSON instead of text")
 	fl.StringVar(&f.hdrLog, "hdr-log", "", "write an HdrHistogram interval log to FILE")
@@ -115,6 +118,9 @@ func loadPlan(c *cobra.Command, f *loadFlags) (loadgen.Plan, error) {
 	}
 	if f.maxInFlight <= 0 {
 		return loadgen.Plan{}, usageErrorf("--max-inflight %d: want a positive number of requests", f.maxInFlight)
+	}
+	if f.maxConns <= 0 {
+		return loadgen.Plan{}, usageErrorf("--max-conns %d: want a positive number of connections", f.maxConns)
 	}
 	if f.spin < 0 {
 		return loadgen.Plan{}, usageErrorf("--spin %s: want a duration ≥ 0 such as 1ms", f.spin)
@@ -168,6 +174,9 @@ func loadTarget(url string, f *loadFlags) (loadgen.HTTPConfig, error) {
 		H2C:         f.h2c,
 		Timeout:     f.timeout,
 		IDHeader:    f.idHeader,
+	}
+	if f.rate != "" {
+		cfg.MaxConns = f.maxConns
 	}
 	for _, h := range f.headers {
 		k, v, ok := strings.Cut(h, ":")

@@ -1,7 +1,9 @@
 package bench
 
 import (
+	"bufio"
 	"context"
+	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -12,7 +14,6 @@ import (
 	"github.com/proxylab/proxylab/proxy"
 	"github.com/proxylab/proxylab/proxy/forward"
 	"github.com/proxylab/proxylab/proxy/reverse"
-	"github.com/proxylab/proxylab/sim/server"
 )
 
 // benchWorkers is the concurrency of BenchmarkBuiltin, like a small
@@ -27,14 +28,7 @@ const benchWorkers = 8
 // (`proxylab bench` measures the proxies as separate processes, which is
 // the fair way to compare CPU with nginx.)
 func BenchmarkBuiltin(b *testing.B) {
-	srv, err := server.New(server.Config{Name: "backend", Behaviour: server.Behaviour{Size: server.MustParseSizeMix("19")}}, server.WithReceiptLimit(0))
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = srv.Stop(context.Background()) })
+	srv := rawBackend(b)
 
 	b.Run("direct", func(b *testing.B) {
 		benchLoad(b, loadgen.HTTPConfig{URL: srv.URL() + "/", ServerHeader: "-"})
@@ -61,6 +55,65 @@ func BenchmarkBuiltin(b *testing.B) {
 		addr := benchServe(b, proxy.NewServer(p, proxy.ServerConfig{}), p.Listener)
 		benchLoad(b, loadgen.HTTPConfig{URL: srv.URL() + "/", Proxy: "http://" + addr, ServerHeader: "-"})
 	})
+}
+
+// fixedResponse is what rawBackend answers, like nginx `return 200`.
+const fixedResponse = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 19\r\n\r\nhello from backend\n"
+
+// rawServer is a minimal keep-alive HTTP/1.1 backend for bodiless requests:
+// it reads a head, answers fixedResponse, and costs far less than any
+// net/http server, so every net/http server frame in a profile is the proxy's.
+type rawServer struct{ ln net.Listener }
+
+func (s rawServer) URL() string { return "http://" + s.ln.Addr().String() }
+
+func rawBackend(b *testing.B) rawServer {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	conns := map[net.Conn]bool{}
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns[c] = true
+			mu.Unlock()
+			wg.Go(func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					for { // the head ends with an empty line
+						line, err := br.ReadSlice('\n')
+						if err != nil {
+							return
+						}
+						if len(line) <= 2 {
+							break
+						}
+					}
+					if _, err := io.WriteString(c, fixedResponse); err != nil {
+						return
+					}
+				}
+			})
+		}
+	})
+	b.Cleanup(func() {
+		_ = ln.Close()
+		mu.Lock()
+		for c := range conns {
+			_ = c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	return rawServer{ln: ln}
 }
 
 // benchServe serves s on a loopback port until the benchmark ends.
