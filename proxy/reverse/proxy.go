@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/proxylab/proxylab/proxy"
+	"github.com/proxylab/proxylab/proxy/balance"
 )
 
 // Proxy is the reverse proxy; it is an http.Handler. Serve it with
@@ -279,8 +280,20 @@ func (p *Proxy) modifyResponse(resp *http.Response) error {
 	if rs.st.cfg.RetryHeader {
 		resp.Header.Set("X-Proxylab-Retries", rs.retryRecord())
 	}
+	if rp, ok := rs.pool.balancer.(balance.Responder); ok && rs.server != nil {
+		// Sticky policies tell the client where it landed (Set-Cookie).
+		rp.Chosen(headerWriter(resp.Header), resp.Request, rs.server.up)
+	}
 	return nil
 }
+
+// headerWriter lets a balance.Responder add headers to an upstream response
+// before ReverseProxy copies it.
+type headerWriter http.Header
+
+func (h headerWriter) Header() http.Header       { return http.Header(h) }
+func (headerWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (headerWriter) WriteHeader(int)             {}
 
 func (p *Proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	rs := stateFrom(r)

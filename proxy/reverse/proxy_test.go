@@ -8,6 +8,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/proxylab/proxylab/proxy/balance"
 	"github.com/proxylab/proxylab/proxy/reverse"
 )
 
@@ -112,6 +113,22 @@ var _ = Describe("Proxy", func() {
 		Expect(r.Header.Get("X-Forwarded-For")).To(Equal("203.0.113.9, 127.0.0.1"))
 		Expect(r.Header.Get("Forwarded")).To(HavePrefix("for=203.0.113.9, for=127.0.0.1"))
 		Expect(r.Header.Get("X-Forwarded-Proto")).To(Equal("https"))
+	})
+
+	It("should keep a client on its server with the sticky cookie policy", func() {
+		cfg := onePool(s1.url, s2.url, s3.url)
+		cfg.Pools[0].Balance = balance.Config{Policy: "sticky_cookie", Secret: "s"}
+		rp := startProxy(cfg)
+		_, first, h := rp.get("/")
+		cookie := h.Get("Set-Cookie")
+		Expect(cookie).To(HavePrefix("proxylab_sticky="))
+		cookie, _, _ = strings.Cut(cookie, ";")
+		for range 6 {
+			code, body, h := rp.get("/", "Cookie", cookie)
+			Expect(code).To(Equal(200))
+			Expect(body).To(Equal(first))
+			Expect(h.Get("Set-Cookie")).To(BeEmpty(), "a client with the right cookie is not told again")
+		}
 	})
 
 	It("should refuse a request that already went through it (Via loop)", func() {
