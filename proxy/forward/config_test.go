@@ -1,6 +1,7 @@
 package forward_test
 
 import (
+	"os"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -34,6 +35,14 @@ via: edge1
 		Expect(cfg.Limits.RatePerClient).To(BeEquivalentTo(50))
 		Expect(cfg.Timeouts.ResponseHeader).To(Equal(250 * time.Millisecond))
 		Expect(cfg.Timeouts.TunnelIdle).To(Equal(time.Minute))
+		Expect(cfg.Via).To(Equal("edge1"))
+	})
+
+	It("should accept the shipped example", func() {
+		data, err := os.ReadFile("testdata/forward.yaml")
+		Expect(err).NotTo(HaveOccurred())
+		cfg, err := forward.ParseConfig(data)
+		Expect(err).NotTo(HaveOccurred())
 		Expect(cfg.Via).To(Equal("edge1"))
 	})
 
