@@ -17,6 +17,7 @@ var subcommands = []func() *cobra.Command{
 	newExplainCommand,
 	newBenchCommand,
 	newCompletionCommand,
+	newConformanceCommand,
 }
 
 func sprintf(format string, a ...any) string { return fmt.Sprintf(format, a...) }
