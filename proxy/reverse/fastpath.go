@@ -35,6 +35,11 @@ type h1Conn struct {
 	bw     *bufio.Writer
 	addr   string
 	idleAt time.Time
+
+	raw    syscall.RawConn       // for the liveness peek; nil if unavailable
+	peekFn func(fd uintptr) bool // pc.peek, bound once
+	live   bool                  // result of the last peek
+	peekB  [1]byte
 }
 
 func newH1Client(dial func(ctx context.Context, network, addr string) (net.Conn, error), cfg Config) *h1Client {
@@ -66,7 +71,7 @@ func (h *h1Client) get(ctx context.Context, addr string) (*h1Conn, bool, error) 
 		pc := list[len(list)-1]
 		list[len(list)-1] = nil
 		list = list[:len(list)-1]
-		if h.idleTime > 0 && now.Sub(pc.idleAt) > h.idleTime || !alive(pc.c) {
+		if h.idleTime > 0 && now.Sub(pc.idleAt) > h.idleTime || !pc.alive() {
 			pc.c.Close()
 			continue
 		}
@@ -80,7 +85,7 @@ func (h *h1Client) get(ctx context.Context, addr string) (*h1Conn, bool, error) 
 	if err != nil {
 		return nil, false, err
 	}
-	return &h1Conn{c: c, br: bufio.NewReaderSize(c, 16<<10), bw: bufio.NewWriterSize(c, 16<<10), addr: addr}, false, nil
+	return newH1Conn(c, addr), false, nil
 }
 
 func (h *h1Client) put(pc *h1Conn) {
@@ -287,39 +292,44 @@ func (b *h1Body) Close() error {
 
 var aLongTimeAgo = time.Unix(1, 0)
 
+func newH1Conn(c net.Conn, addr string) *h1Conn {
+	pc := &h1Conn{c: c, br: bufio.NewReaderSize(c, 16<<10), bw: bufio.NewWriterSize(c, 16<<10), addr: addr}
+	inner := c
+	if cc, ok := c.(*countedConn); ok {
+		inner = cc.Conn
+	}
+	if sc, ok := inner.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			pc.raw = raw
+			pc.peekFn = pc.peek
+		}
+	}
+	return pc
+}
+
 // alive reports whether an idle pooled connection is still open: a
 // non-blocking peek finds the upstream's FIN (or stray bytes) that
 // http.Transport's read loop would have noticed while the connection sat
 // idle. Without it a POST could be written to a closed connection and fail.
-func alive(c net.Conn) bool {
-	if cc, ok := c.(*countedConn); ok {
-		c = cc.Conn
-	}
-	sc, ok := c.(syscall.Conn)
-	if !ok {
+func (pc *h1Conn) alive() bool {
+	if pc.raw == nil {
 		return true
 	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
+	pc.live = false
+	if err := pc.raw.Read(pc.peekFn); err != nil {
 		return false
 	}
-	ok = true
-	var buf [1]byte
-	err = rc.Read(func(fd uintptr) bool {
-		n, _, err := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		switch {
-		case n > 0: // unexpected bytes: the connection is out of step
-			ok = false
-		case n == 0 && err == nil: // orderly close
-			ok = false
-		case err == syscall.EAGAIN || err == syscall.EWOULDBLOCK:
-			ok = true
-		default:
-			ok = false
-		}
-		return true // never wait for readiness
-	})
-	return ok && err == nil
+	return pc.live
+}
+
+// peek runs inside RawConn.Read; it never waits for readiness.
+func (pc *h1Conn) peek(fd uintptr) bool {
+	_, _, err := syscall.Recvfrom(int(fd), pc.peekB[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	// Bytes (out of step), 0 bytes (orderly close) or another error all
+	// mean the connection is unusable; EAGAIN (open and quiet) is the only
+	// good answer.
+	pc.live = err == syscall.EAGAIN || err == syscall.EWOULDBLOCK
+	return true
 }
 
 // isConnGone reports errors that mean the peer closed the connection.
