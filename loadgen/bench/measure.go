@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,6 +38,7 @@ func (r *runner) closedRep(ctx context.Context, t *target) error {
 	if t.tree != nil {
 		cpu0, _ = t.tree.cpu()
 	}
+	self0, wall0 := selfCPU(), time.Now()
 	st, err := r.closed(ctx, t, r.cfg.Duration)
 	if err != nil {
 		return err
@@ -45,6 +48,9 @@ func (r *runner) closedRep(ctx context.Context, t *target) error {
 		secs = r.cfg.Duration.Seconds()
 	}
 	t.res.Requests += st.Requests
+	if wall := time.Since(wall0); wall > 0 {
+		t.loadCPU = append(t.loadCPU, float64(selfCPU()-self0)/float64(wall))
+	}
 	t.rps = append(t.rps, float64(st.Successes)/secs)
 	t.p50 = append(t.p50, us(st.Raw.P50))
 	t.p99 = append(t.p99, us(st.Raw.P99))
@@ -130,6 +136,11 @@ func (r *runner) idle(ctx context.Context, t *target) error {
 		return fmt.Errorf("%s: idle: %w", t.res.Name, err)
 	}
 	defer d.Close()
+	port := 0
+	if _, p, err := net.SplitHostPort(t.connectAddr()); err == nil {
+		port, _ = strconv.Atoi(p)
+	}
+	already := establishedTo(port) // the load runs' connections, still open
 	before := t.tree.memory("VmRSS")
 	var next, opened atomic.Int64
 	var wg sync.WaitGroup
@@ -159,8 +170,9 @@ func (r *runner) idle(ctx context.Context, t *target) error {
 	}
 	after := t.tree.memory("VmRSS")
 	idle := &Idle{Conns: r.cfg.IdleConns, Opened: int(opened.Load()), RSSBefore: before, RSSAfter: after}
-	if idle.Opened > 0 {
-		idle.PerConn = (after - before) / int64(idle.Opened)
+	idle.Held = min(max(establishedTo(port)-already, 0), idle.Opened)
+	if idle.Held > 0 {
+		idle.PerConn = (after - before) / int64(idle.Held)
 	}
 	t.res.Idle = idle
 	return nil

@@ -79,6 +79,10 @@ type TargetResult struct {
 	// CPUPerReq is the proxy's CPU µs per request (Δ utime+stime of its
 	// process tree over requests); empty when PID is 0.
 	CPUPerReq Spread `json:"cpu_us_per_req"`
+	// LoadCPU is the share of one core this process (load generator and sim
+	// backend) used during the closed loop; near 1 with pinning means the
+	// load core was the bottleneck, so compare CPUPerReq rather than req/s.
+	LoadCPU Spread `json:"load_cpu_share"`
 	// PeakRSS is the proxy tree's VmHWM in bytes after the load runs, before
 	// the idle-connection figure; 0 when PID is 0.
 	PeakRSS int64 `json:"peak_rss_bytes,omitempty"`
@@ -105,9 +109,10 @@ type TargetResult struct {
 type Idle struct {
 	Conns     int   `json:"conns"`
 	Opened    int   `json:"opened"` // connections that completed their request
+	Held      int   `json:"held"`   // of those, still established when RSS was read
 	RSSBefore int64 `json:"rss_before_bytes"`
 	RSSAfter  int64 `json:"rss_after_bytes"`
-	PerConn   int64 `json:"per_conn_bytes"` // (after-before)/opened
+	PerConn   int64 `json:"per_conn_bytes"` // (after-before)/held
 }
 
 // Tunnel is the CONNECT bulk figure: one stream, client to a TCP sink.

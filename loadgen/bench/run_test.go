@@ -71,6 +71,7 @@ var _ = Describe("Run", func() {
 				Expect(t.OpenP50.Samples).To(HaveLen(2), t.Name)
 				Expect(t.OpenP99.Median).To(BeNumerically(">=", t.OpenP50.Median), t.Name)
 				Expect(t.Requests).To(BeNumerically(">", 0), t.Name)
+				Expect(t.LoadCPU.Median).To(BeNumerically(">", 0), t.Name)
 				Expect(t.Errors).To(BeZero(), t.Name)
 			}
 		})
@@ -86,6 +87,7 @@ var _ = Describe("Run", func() {
 				Expect(t.PeakRSS).To(BeNumerically(">", 1<<20), name)
 				Expect(t.Idle).NotTo(BeNil(), name)
 				Expect(t.Idle.Opened).To(Equal(50), name)
+				Expect(t.Idle.Held).To(Equal(50), "the built-in proxies keep idle connections open")
 				Expect(t.Idle.RSSAfter).To(BeNumerically(">", 0), name)
 				Expect(t.VsDirect).To(BeNumerically(">", 0), name)
 				Expect(t.AddedP50.Samples).To(HaveLen(2), name)
@@ -128,6 +130,10 @@ var _ = Describe("Run", func() {
 			Expect(err).NotTo(HaveOccurred())
 			Expect(back.Targets).To(HaveLen(3))
 			Expect(back.Targets[1].CPUPerReq).To(Equal(res.Targets[1].CPUPerReq))
+			var bf bytes.Buffer
+			Expect(res.WriteBenchfmt(&bf)).To(Succeed())
+			Expect(bf.String()).To(MatchRegexp(`(?m)^BenchmarkProxy/target=reverse 1 [0-9.e+]+ cpu-µs/req [0-9.e+]+ req/s `))
+			Expect(strings.Count(bf.String(), "BenchmarkProxy/")).To(Equal(3*2), "one line per target and repetition")
 			var html bytes.Buffer
 			Expect(res.WriteHTML(&html)).To(Succeed())
 			Expect(html.String()).To(ContainSubstring("<svg"))

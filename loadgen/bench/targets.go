@@ -21,9 +21,18 @@ type target struct {
 	doer      *loadgen.HTTPDoer
 	proxyAddr string // a forward proxy's host:port, for CONNECT; "" otherwise
 
-	rps, p50, p99, cpu         []float64
-	open50, open99             []float64
-	tunnelMBps, tunnelCPUPerGB []float64
+	rps, p50, p99, cpu, loadCPU []float64
+	open50, open99              []float64
+	tunnelMBps, tunnelCPUPerGB  []float64
+}
+
+// connectAddr is where the target's client connections go: the proxy, or
+// the URL's host for direct and reverse targets.
+func (t *target) connectAddr() string {
+	if t.proxyAddr != "" {
+		return t.proxyAddr
+	}
+	return t.res.Addr
 }
 
 // newTarget makes the target's doer: requests to url, through proxy when set.

@@ -23,10 +23,11 @@ func (r *Result) WriteText(w io.Writer) error {
 		s.Backend, s.BackendAddr, s.Body, s.Connections, s.Reps, s.Duration, s.Warmup)
 
 	tw := tabwriter.NewWriter(ew, 2, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "target\tkind\treq/s\t×direct\tp50 µs\tp99 µs\tCPU µs/req\tpeak RSS MB\terrors\t")
+	fmt.Fprintln(tw, "target\tkind\treq/s\t×direct\tp50 µs\tp99 µs\tCPU µs/req\tpeak RSS MB\tload core\terrors\t")
 	for _, t := range r.Targets {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n", t.Name, kindLabel(t), t.ReqPerSec.Format("%.0f"),
-			times(t.VsDirect), t.P50.Format("%.0f"), t.P99.Format("%.0f"), t.CPUPerReq.Format("%.1f"), mb(t.PeakRSS), t.Errors)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n", t.Name, kindLabel(t), t.ReqPerSec.Format("%.0f"),
+			times(t.VsDirect), t.P50.Format("%.0f"), t.P99.Format("%.0f"), t.CPUPerReq.Format("%.1f"), mb(t.PeakRSS),
+			percent(t.LoadCPU.Median, t.LoadCPU.Measured()), t.Errors)
 	}
 	_ = tw.Flush()
 
@@ -56,10 +57,10 @@ func (r *Result) WriteText(w io.Writer) error {
 	if slices.ContainsFunc(r.Targets, func(t TargetResult) bool { return t.Idle != nil }) {
 		fmt.Fprintf(ew, "\nidle keep-alive client connections (RSS of the proxy's processes)\n")
 		tw = tabwriter.NewWriter(ew, 2, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "target\tconns\tRSS before MB\tRSS after MB\tKiB/conn\tMB per 10k\t")
+		fmt.Fprintln(tw, "target\theld/asked\tRSS before MB\tRSS after MB\tKiB/conn\tMB per 10k\t")
 		for _, t := range r.Targets {
 			if i := t.Idle; i != nil {
-				fmt.Fprintf(tw, "%s\t%d/%d\t%s\t%s\t%.1f\t%.1f\t\n", t.Name, i.Opened, i.Conns, mb(i.RSSBefore), mb(i.RSSAfter),
+				fmt.Fprintf(tw, "%s\t%d/%d\t%s\t%s\t%.1f\t%.1f\t\n", t.Name, i.Held, i.Conns, mb(i.RSSBefore), mb(i.RSSAfter),
 					float64(i.PerConn)/1024, float64(i.PerConn)*10000/1e6)
 			}
 		}
@@ -101,6 +102,13 @@ func times(x float64) string {
 		return "—"
 	}
 	return fmt.Sprintf("%.2f×", x)
+}
+
+func percent(x float64, ok bool) string {
+	if !ok {
+		return "—"
+	}
+	return fmt.Sprintf("%.0f%%", 100*x)
 }
 
 func mb(b int64) string {
