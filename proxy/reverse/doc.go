@@ -15,12 +15,19 @@
 //	             ▼
 //	           roundTripper ── attempt 1..N ───────────────────────────────┐
 //	             │ pick: available servers, untried first, breaker limits   │ retry when safe:
-//	             │ per-try timeout · http.Transport (h1/h2) or h2c          │ dial failure; or idempotent
+//	             │ per-try timeout · fast h1 client | http.Transport | h2c  │ dial failure; or idempotent
 //	             │ outcome ──▶ outlier.Observe · metrics                   │ + timeout/reset/5xx listed;
 //	             ▼                                                         │ budget · jittered backoff
 //	           response copied (SSE flushed at once, Upgrade tracked) ◀────┘
 //	             │
 //	             └─▶ access log (attempts, hosts tried) · Prometheus
+//
+// Plain HTTP/1.1 attempts go through a small client that runs the exchange
+// in the request's goroutine (no per-connection read/write loops, pooled
+// connections checked with a non-blocking peek before reuse); upgrades,
+// Expect: 100-continue and https go through http.Transport, h2c servers
+// through an HTTP/2 prior-knowledge transport. WithStdTransport (CLI
+// --std-transport) sends everything through http.Transport.
 //
 // Runtime control (Pools, AddServer, RemoveServer, DrainServer, SetWeight,
 // Swap) swaps immutable configuration generations atomically; a request
