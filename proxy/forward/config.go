@@ -15,6 +15,7 @@ const (
 	DefaultConnectPort     uint16        = 443
 	DefaultDialTimeout     time.Duration = 10 * time.Second
 	DefaultClientHeader    time.Duration = 10 * time.Second
+	DefaultClientBody      time.Duration = 60 * time.Second
 	DefaultTunnelIdle      time.Duration = 5 * time.Minute
 	DefaultResponseHeader  time.Duration = 30 * time.Second
 	DefaultRateBurstFactor               = 2 // burst = max(1, rate*factor)
@@ -114,6 +115,10 @@ type Timeouts struct {
 	// ClientHeader bounds reading a client's request header; zero means
 	// DefaultClientHeader. The server that serves the proxy applies it.
 	ClientHeader time.Duration `yaml:"client_header" json:"client_header"`
+	// ClientBody bounds reading a whole request body, from the start of the
+	// request (slow POST); past it the client gets 408 and the upstream
+	// request is abandoned. Zero means DefaultClientBody.
+	ClientBody time.Duration `yaml:"client_body" json:"client_body"`
 	// TunnelIdle closes a tunnel after no byte moved either way for this
 	// long (checked with up to one more period of slack); zero means
 	// DefaultTunnelIdle.
@@ -135,6 +140,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Timeouts.ClientHeader == 0 {
 		c.Timeouts.ClientHeader = DefaultClientHeader
+	}
+	if c.Timeouts.ClientBody == 0 {
+		c.Timeouts.ClientBody = DefaultClientBody
 	}
 	if c.Timeouts.TunnelIdle == 0 {
 		c.Timeouts.TunnelIdle = DefaultTunnelIdle

@@ -80,7 +80,7 @@ func (d *Denial) write(w http.ResponseWriter, name string) {
 		h.Set("Proxy-Authenticate", `Basic realm="proxylab"`)
 	case http.StatusTooManyRequests:
 		h.Set("Retry-After", "1")
-	case http.StatusBadRequest:
+	case http.StatusBadRequest, http.StatusRequestTimeout:
 		h.Set("Connection", "close")
 	}
 	w.WriteHeader(d.Status)

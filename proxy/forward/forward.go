@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -64,7 +65,11 @@ func (p *Proxy) serveHTTP(w http.ResponseWriter, r *http.Request, pol *policy, r
 	}
 	var cb *countingBody
 	if out.Body != nil {
-		cb = &countingBody{ReadCloser: out.Body}
+		// The whole body must arrive within ClientBody (slow POST); the
+		// deadline is lifted once it has, so it never cuts the response.
+		rc := http.NewResponseController(w)
+		_ = rc.SetReadDeadline(time.Now().Add(pol.cfg.Timeouts.ClientBody))
+		cb = &countingBody{ReadCloser: out.Body, done: func() { _ = rc.SetReadDeadline(time.Time{}) }}
 		out.Body = cb
 	}
 	if _, ok := out.Header["User-Agent"]; !ok {
@@ -76,9 +81,12 @@ func (p *Proxy) serveHTTP(w http.ResponseWriter, r *http.Request, pol *policy, r
 		rec.up = cb.n.Load()
 	}
 	if err != nil {
-		// The policy allowed it; the upstream failed. The record stays
-		// "allowed" with the failure's status and kind.
+		// The policy allowed it; the client's body or the upstream failed.
+		// The record stays "allowed" with the failure's status and kind.
 		d := upstreamDenial("request to "+rt.target(), err)
+		if cerr := cb.clientErr(); cerr != nil {
+			d = clientBodyDenial(cerr)
+		}
 		if d.Kind != "client_canceled" {
 			d.write(w, pol.cfg.Via)
 		}
@@ -233,13 +241,47 @@ func (p *Proxy) transportFor(pol *policy, par *parentRoute) *http.Transport {
 // already being read, so the count is atomic.
 type countingBody struct {
 	io.ReadCloser
-	n atomic.Int64
+	n    atomic.Int64
+	err  atomic.Pointer[error] // the first read error other than EOF
+	done func()                // called once at EOF
+	once sync.Once
 }
 
 func (c *countingBody) Read(b []byte) (int, error) {
 	n, err := c.ReadCloser.Read(b)
 	c.n.Add(int64(n))
+	switch {
+	case err == io.EOF:
+		c.once.Do(c.done)
+	case err != nil:
+		c.err.CompareAndSwap(nil, &err)
+	}
 	return n, err
+}
+
+// clientErr returns the client's body error, if reading the body failed; a
+// nil c has none.
+func (c *countingBody) clientErr() error {
+	if c == nil {
+		return nil
+	}
+	if e := c.err.Load(); e != nil {
+		return *e
+	}
+	return nil
+}
+
+// clientBodyDenial answers a body the client could not deliver: 408 when
+// the body deadline passed, 400 for bad framing (bare LF, bad chunk size,
+// oversized chunk extensions). Both close the connection, since the
+// framing of what follows is unknown.
+func clientBodyDenial(err error) *Denial {
+	if proxy.IsTimeout(err) {
+		return &Denial{Status: http.StatusRequestTimeout, Kind: "http_request_error", Rule: "timeouts.client_body",
+			Detail: "the request body did not arrive in time", Err: err}
+	}
+	return &Denial{Status: http.StatusBadRequest, Kind: "http_request_error", Rule: "client_body",
+		Detail: "the request body is malformed", Err: err}
 }
 
 // flushWriter flushes after every write so streamed bodies (SSE, chunked)

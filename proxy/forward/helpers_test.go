@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,6 +34,7 @@ type origin struct {
 	srv      *httptest.Server
 	accepted atomic.Int64
 	requests atomic.Int64
+	complete atomic.Int64 // requests whose whole body arrived
 	last     atomic.Pointer[http.Request]
 }
 
@@ -51,7 +53,10 @@ func startOrigin(name string) *origin {
 	o.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		o.requests.Add(1)
 		o.last.Store(r)
-		body, _ := io.ReadAll(r.Body)
+		body, err := io.ReadAll(r.Body)
+		if err == nil {
+			o.complete.Add(1)
+		}
 		h := w.Header()
 		h.Set("X-Seen-Via", r.Header.Get("Via"))
 		h.Set("X-Seen-Host", r.Host)
@@ -275,3 +280,5 @@ func bufioReader(c net.Conn) *bufio.Reader { return bufio.NewReader(c) }
 
 // closeLater closes c at cleanup, ignoring the error of a second close.
 func closeLater(c io.Closer) { DeferCleanup(func() { _ = c.Close() }) }
+
+func stringsReader(s string) io.Reader { return strings.NewReader(s) }

@@ -96,7 +96,7 @@ func compile(c Config) (*policy, error) {
 		errs = append(errs, fmt.Errorf("limits: %+v: want values >= 0 (0 = unlimited)", l))
 	}
 	t := c.Timeouts
-	if t.Dial < 0 || t.ClientHeader < 0 || t.TunnelIdle < 0 || t.ResponseHeader < 0 {
+	if t.Dial < 0 || t.ClientHeader < 0 || t.ClientBody < 0 || t.TunnelIdle < 0 || t.ResponseHeader < 0 {
 		errs = append(errs, fmt.Errorf("timeouts: %+v: want durations >= 0", t))
 	}
 	if !c.Open && !c.guarded() {
