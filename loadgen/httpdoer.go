@@ -73,8 +73,10 @@ func WithDialer(fn func(ctx context.Context, network, addr string) (net.Conn, er
 // pre-serialized request bytes and parses the response with a minimal parser
 // (status line, Content-Length or chunked framing, Connection: close). H2C and
 // https go through golang.org/x/net/http2 and net/http. Connections are kept
-// per Slot.Worker, so a closed-loop worker keeps its own connection; Close
-// closes them all.
+// per Slot.Worker, so a closed-loop worker keeps its own connection, or in a
+// pool of MaxConns shared by all workers (open loop). A reused connection that
+// turns out closed by the server is retried once on a fresh one, before any
+// response byte. Close closes them all.
 type HTTPDoer struct {
 	cfg        HTTPConfig
 	target     *url.URL
