@@ -9,6 +9,7 @@ import (
 
 	"github.com/proxylab/proxylab/loadgen"
 	"github.com/proxylab/proxylab/sim"
+	"github.com/proxylab/proxylab/sim/server"
 	"github.com/proxylab/proxylab/sim/simtest"
 )
 
@@ -45,5 +46,15 @@ var _ = Describe("nginx as the reverse proxy", Label("external"), func() {
 		Expect(w).To(simtest.HaveLostNothing(), "nginx said: %s", stderr)
 		Expect(w).To(simtest.HaveFailedNothing())
 		Expect(simtest.Server(w, "server2")).To(simtest.ReceiveNoTrafficBetween(250*time.Millisecond, 0))
+	}, SpecTimeout(30*time.Second))
+
+	It("should send a server added under load its share once nginx reloads", func(ctx SpecContext) {
+		var events []simtest.EventRecord
+		_, err := simtest.Drive(ctx, w, loadgen.Plan{Phases: []loadgen.Phase{
+			{Name: "steady", Duration: 900 * time.Millisecond, Pacer: loadgen.Constant(100)},
+		}}, simtest.At(200*time.Millisecond, simtest.AddServer(server.Config{Name: "server4"}, 1)), simtest.RecordEvents(&events))
+		Expect(err).NotTo(HaveOccurred(), "nginx said: %s", stderr)
+		Expect(w).To(simtest.HaveLostNothing(), "nginx said: %s", stderr)
+		Expect(simtest.Server(w, "server4")).NotTo(simtest.ReceiveNoTrafficBetween(events[0].Done, 0))
 	}, SpecTimeout(30*time.Second))
 })
