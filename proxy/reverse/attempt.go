@@ -42,6 +42,12 @@ func getReqState(st *state, pl *pool) *reqState {
 }
 
 func putReqState(rs *reqState) {
+	if rs.body.inUse() {
+		// An upstream transport still holds a reader of this body (it
+		// answered before reading it all): leave rs and its buffer to the
+		// garbage collector rather than hand them to another request.
+		return
+	}
 	rs.body.release()
 	clear(rs.cands[:cap(rs.cands)])
 	*rs = reqState{cands: rs.cands[:0]}
@@ -249,7 +255,10 @@ func (t roundTripper) attempt(rs *reqState, s *server, req *http.Request, parent
 	switch {
 	case s.h2c:
 		tr = t.p.tr.h2c
-	case t.p.tr.fast != nil && t.p.tr.fast.handles(req):
+	case t.p.tr.fast != nil && rs.body.replayable && t.p.tr.fast.handles(req):
+		// Only bodies kept in memory: writing them cannot block on an
+		// upstream that answers early without reading (http.Transport reads
+		// and writes at once and handles that case).
 		tr = t.p.tr.fast
 	}
 	var timer *time.Timer

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 
 	"github.com/proxylab/proxylab/proxy"
 )
@@ -24,6 +25,10 @@ type body struct {
 	consumed   bool  // a streaming attempt read from src
 	err        error // first client read error (not EOF)
 	mu         sync.Mutex
+	// open counts attempt readers not closed yet. http.Transport may still
+	// read a body after RoundTrip returned (an early response); the buffer
+	// and the request state are recycled only once every reader is closed.
+	open atomic.Int32
 }
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
@@ -60,7 +65,11 @@ func (b *body) prepare(r *http.Request, limit int64) error {
 	return nil
 }
 
-// release returns the buffer to the pool; b must not be used afterwards.
+// inUse reports whether an attempt may still read b.
+func (b *body) inUse() bool { return b.open.Load() != 0 }
+
+// release returns the buffer to the pool; b must not be used afterwards,
+// and no reader may be open (see inUse).
 func (b *body) release() {
 	if b.buf != nil && b.buf.Cap() <= 1<<20 {
 		bufPool.Put(b.buf)
@@ -102,13 +111,31 @@ func (b *body) reader() (io.ReadCloser, int64) {
 		if b.length == 0 {
 			return http.NoBody, 0
 		}
-		return io.NopCloser(bytes.NewReader(b.buf.Bytes())), b.length
+		b.open.Add(1)
+		r := &replayReader{b: b}
+		r.Reset(b.buf.Bytes())
+		return r, b.length
 	}
 	var prefix []byte
 	if b.buf != nil {
 		prefix = b.buf.Bytes()
 	}
+	b.open.Add(1)
 	return &streamReader{b: b, prefix: prefix}, b.length
+}
+
+// replayReader reads the kept body once; Close tells the body it is done.
+type replayReader struct {
+	bytes.Reader
+	b      *body
+	closed atomic.Bool
+}
+
+func (r *replayReader) Close() error {
+	if r.closed.CompareAndSwap(false, true) {
+		r.b.open.Add(-1)
+	}
+	return nil
 }
 
 // streamReader sends the kept prefix, then the client's body; closing it
@@ -116,6 +143,7 @@ func (b *body) reader() (io.ReadCloser, int64) {
 type streamReader struct {
 	b      *body
 	prefix []byte
+	closed atomic.Bool
 }
 
 func (s *streamReader) Read(p []byte) (int, error) {
@@ -139,4 +167,9 @@ func (s *streamReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (s *streamReader) Close() error { return nil }
+func (s *streamReader) Close() error {
+	if s.closed.CompareAndSwap(false, true) {
+		s.b.open.Add(-1)
+	}
+	return nil
+}

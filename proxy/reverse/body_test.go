@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -81,4 +82,20 @@ var _ = Describe("Bodies", func() {
 		Expect(err).To(HaveOccurred(), "a cut response, never a clean short one")
 		Expect(s1.receipts.Load()).To(BeEquivalentTo(1))
 	})
+})
+
+var _ = Describe("Early upstream answers", func() {
+	It("should pass on an upstream's early 413 to a large upload it does not read", func(ctx SpecContext) {
+		addr := startHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Connection", "close")
+			w.WriteHeader(http.StatusRequestEntityTooLarge)
+		}), nil)
+		rp := startProxy(onePool("http://" + addr))
+		req, _ := http.NewRequestWithContext(ctx, "POST", rp.url+"/", strings.NewReader(strings.Repeat("u", 8<<20)))
+		resp, err := rp.client.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			Expect(resp.StatusCode).To(Equal(http.StatusRequestEntityTooLarge))
+		}
+	}, SpecTimeout(20*time.Second))
 })
