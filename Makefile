@@ -28,10 +28,13 @@ test-short:
 demo: build
 	./$(BIN) run scenarios/demo --report demo-report
 
-## bench: the standard benchmark set (not part of test).
+## bench: the standard benchmark set (not part of test): Go benchmarks, then
+## `proxylab bench` with every installed peer (the others are skipped with how
+## to install them), 10k idle connections, an HTML report and benchstat lines.
+BENCH_PEERS ?= nginx,haproxy,caddy,squid,tinyproxy
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./proxy/... ./loadgen/...
-	./$(BIN) bench --duration 5s
+	./$(BIN) bench --duration 5s --peer $(BENCH_PEERS) --idle-conns 10000 --report bench-report --benchfmt bench-report/bench.txt
 
 ## fuzz: every fuzz target for a bounded time each.
 FUZZTIME ?= 20s

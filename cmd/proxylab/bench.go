@@ -37,6 +37,7 @@ type benchFlags struct {
 	idleConns        int
 	jsonOut          bool
 	report           string
+	benchfmt         string
 	quiet            bool
 }
 
@@ -76,7 +77,8 @@ to the backend. Its CPU is read when its process is visible in /proc.
 
 Output: text on stdout, or JSON with --json (schema proxylab.bench/v1);
 --report DIR also writes DIR/index.html (tables and SVG bar charts) and
-DIR/bench.json. Progress goes to stderr when it is a terminal (not with
+DIR/bench.json; --benchfmt FILE writes every repetition in Go benchmark
+format, so that two runs compare with benchstat (Mann-Whitney U). Progress goes to stderr when it is a terminal (not with
 --quiet). Bad flags exit 2.`,
 		Example: `  # the built-in proxies against direct, 5 s × 3 repetitions
   proxylab bench --duration 5s
@@ -115,6 +117,7 @@ DIR/bench.json. Progress goes to stderr when it is a terminal (not with
 	fl.IntVar(&f.idleConns, "idle-conns", 0, "idle keep-alive client connections to hold through each proxy for the memory figure (0 skips it)")
 	fl.BoolVar(&f.jsonOut, "json", false, "print the result as JSON instead of text")
 	fl.StringVar(&f.report, "report", "", "write an HTML report (index.html) and bench.json to DIR")
+	fl.StringVar(&f.benchfmt, "benchfmt", "", "also write every repetition in Go benchmark format to FILE, for benchstat")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress and no log lines on stderr")
 	return c
 }
@@ -207,6 +210,14 @@ func runBench(c *cobra.Command, cfg bench.Config, f *benchFlags) error {
 			return usageErrorf("--report %s: %v", f.report, err)
 		}
 	}
+	var bf *os.File
+	if f.benchfmt != "" {
+		var err error
+		if bf, err = os.Create(f.benchfmt); err != nil {
+			return usageErrorf("--benchfmt %s: %v", f.benchfmt, err)
+		}
+		defer bf.Close() // a second Close after the write is harmless
+	}
 	ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt)
 	defer stop()
 	res, err := bench.Run(ctx, cfg, opts...)
@@ -225,6 +236,15 @@ func runBench(c *cobra.Command, cfg bench.Config, f *benchFlags) error {
 		}
 		if !f.quiet {
 			fmt.Fprintf(stderr, "report written to %s\n", filepath.Join(f.report, "index.html"))
+		}
+	}
+	if bf != nil {
+		werr := res.WriteBenchfmt(bf)
+		if cerr := bf.Close(); werr == nil {
+			werr = cerr
+		}
+		if werr != nil {
+			return werr
 		}
 	}
 	out := c.OutOrStdout()
@@ -266,9 +286,15 @@ func newBenchBar(w io.Writer) *benchBar {
 
 func (b *benchBar) step(s bench.Step) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.bar == nil {
-		b.bar = b.p.AddBar(int64(s.Total),
+	what := s.Stage + " " + s.Target
+	if s.Rep > 0 {
+		what += " rep " + strconv.Itoa(s.Rep)
+	}
+	b.what = what
+	bar := b.bar
+	b.mu.Unlock()
+	if bar == nil {
+		bar = b.p.AddBar(int64(s.Total),
 			mpb.PrependDecorators(decor.Name("bench", decor.WC{W: 6, C: decor.DindentRight})),
 			mpb.AppendDecorators(decor.CountersNoUnit("%d/%d "), decor.Any(func(decor.Statistics) string {
 				b.mu.Lock()
@@ -276,12 +302,11 @@ func (b *benchBar) step(s bench.Step) {
 				return b.what
 			})),
 		)
+		b.mu.Lock()
+		b.bar = bar
+		b.mu.Unlock()
 	}
-	b.what = s.Stage + " " + s.Target
-	if s.Rep > 0 {
-		b.what += " rep " + strconv.Itoa(s.Rep)
-	}
-	b.bar.SetCurrent(int64(s.Done))
+	bar.SetCurrent(int64(s.Done))
 }
 
 func (b *benchBar) done(ok bool) {

@@ -2,8 +2,6 @@ package bench
 
 import (
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -12,26 +10,25 @@ import (
 )
 
 func TestBench(t *testing.T) {
+	if childMode() {
+		os.Exit(runChildProxy())
+	}
 	RegisterFailHandler(Fail)
 	RunSpecs(t, "Bench Suite")
 }
 
 var (
 	leakOpt goleak.Option
-	// proxylabBin is a proxylab binary built for the suite: Run starts the
-	// built-in proxies as its children.
+	// proxylabBin is what Run starts the built-in proxies with: this test
+	// binary, which serves them in childMode.
 	proxylabBin string
 )
 
 var _ = BeforeSuite(func() {
 	leakOpt = goleak.IgnoreCurrent()
-	dir, err := os.MkdirTemp("", "proxylab-bench-test-")
+	var err error
+	proxylabBin, err = os.Executable()
 	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(os.RemoveAll, dir)
-	proxylabBin = filepath.Join(dir, "proxylab")
-	build := exec.Command("go", "build", "-o", proxylabBin, "../../cmd/proxylab")
-	out, err := build.CombinedOutput()
-	Expect(err).NotTo(HaveOccurred(), "go build ./cmd/proxylab: %s", out)
 })
 
 var _ = AfterSuite(func() {
