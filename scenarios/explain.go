@@ -176,7 +176,7 @@ func Explain(ctx context.Context, sc *Scenario, opts ExplainOptions) (*Explanati
 		ex.Topology.Links = append(ex.Topology.Links, LinkFigures{Name: name, From: ends[0], To: ends[1]})
 	}
 	ex.Statuses = sortStatuses(statuses)
-	ex.Journeys = handJourneys(ctx, w, sc, mode)
+	ex.Journeys = handJourneys(ctx, w, mode)
 	return ex, nil
 }
 
@@ -233,7 +233,7 @@ func sortStatuses(m map[string]int) []StatusCount {
 }
 
 // handJourneys sends the journeys' requests from the first client.
-func handJourneys(ctx context.Context, w *sim.World, sc *Scenario, mode string) []JourneyView {
+func handJourneys(ctx context.Context, w *sim.World, mode string) []JourneyView {
 	clients := w.Clients()
 	servers := w.ServerNames()
 	if len(clients) == 0 || len(servers) == 0 || w.Proxy() == nil {
@@ -242,7 +242,7 @@ func handJourneys(ctx context.Context, w *sim.World, sc *Scenario, mode string) 
 	c := clients[0]
 	switch mode {
 	case ModeForward:
-		return []JourneyView{forwardJourney(ctx, w, c, servers[0]), connectJourney(ctx, w, c, servers[0])}
+		return []JourneyView{forwardJourney(ctx, c, servers[0]), connectJourney(ctx, c, servers[0])}
 	case ModeReverse:
 		return []JourneyView{reverseJourney(ctx, w, c)}
 	}
@@ -324,7 +324,7 @@ func exchange(br *bufio.Reader, conn net.Conn, h head, method string) (*Message,
 	return got, rec, nil
 }
 
-func forwardJourney(ctx context.Context, w *sim.World, c *client.Client, srv string) JourneyView {
+func forwardJourney(ctx context.Context, c *client.Client, srv string) JourneyView {
 	id := c.NextID()
 	v := JourneyView{Title: "request " + id + " from " + c.Name() + ": plain HTTP through the forward proxy"}
 	h := head{line: "GET http://" + srv + server.PathEcho + " HTTP/1.1", fields: []Field{
@@ -379,7 +379,7 @@ func oneTrip(ctx context.Context, c *client.Client, addr string, h head, proxy, 
 	return v
 }
 
-func connectJourney(ctx context.Context, w *sim.World, c *client.Client, srv string) JourneyView {
+func connectJourney(ctx context.Context, c *client.Client, srv string) JourneyView {
 	v := JourneyView{Title: "a CONNECT tunnel from " + c.Name() + " to " + srv + ":80"}
 	authority := srv + ":80"
 	h := head{line: "CONNECT " + authority + " HTTP/1.1", fields: []Field{
