@@ -77,9 +77,13 @@ var _ = Describe("Proxy reading request bodies", func() {
 			}
 		}()
 		DeferCleanup(func() { close(stop); <-trickled })
-		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, nil)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(resp.StatusCode).To(Equal(http.StatusRequestTimeout))
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_, err = br.ReadByte()
+		Expect(err).To(HaveOccurred(), "the connection is closed")
 		Expect(server1.complete.Load()).To(BeZero(), "the origin never got the whole body")
 	}, SpecTimeout(10*time.Second))
 
