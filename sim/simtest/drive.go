@@ -58,7 +58,8 @@ func WithLoadOptions(opts ...loadgen.Option) DriveOption {
 }
 
 // At applies ev at offset from the start of the load, while it runs, as a
-// scenario's timeline does. Events at the same offset apply in the order given.
+// scenario's timeline does. Events at the same offset apply in the order
+// given. The offset must be within the plan's duration.
 func At(offset time.Duration, ev Event) DriveOption {
 	return func(c *driveConfig) { c.events = append(c.events, timed{at: offset, ev: ev}) }
 }
@@ -77,6 +78,9 @@ func Drive(ctx context.Context, w *sim.World, plan loadgen.Plan, opts ...DriveOp
 		o(&c)
 	}
 	if err := plan.Validate(); err != nil {
+		return nil, fmt.Errorf("drive: %w", err)
+	}
+	if err := checkEvents(c.events, plan.Duration()); err != nil {
 		return nil, fmt.Errorf("drive: %w", err)
 	}
 	sort.SliceStable(c.events, func(i, j int) bool { return c.events[i].at < c.events[j].at })
@@ -124,4 +128,18 @@ func Drive(ctx context.Context, w *sim.World, plan loadgen.Plan, opts ...DriveOp
 		errs = append(errs, fmt.Errorf("drive: %w", err))
 	}
 	return rep, errors.Join(errs...)
+}
+
+// checkEvents says which events could never be applied.
+func checkEvents(events []timed, load time.Duration) error {
+	var errs []error
+	for _, e := range events {
+		switch {
+		case e.ev.Apply == nil:
+			errs = append(errs, fmt.Errorf("event %q at %s has no Apply func", e.ev.Name, e.at))
+		case e.at < 0 || e.at >= load:
+			errs = append(errs, fmt.Errorf("event %s at %s is outside the load, which lasts %s (want 0 <= at < %s)", e.ev.Name, e.at, load, load))
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -118,12 +118,25 @@ var _ = Describe("Drive", func() {
 		Expect(w.Ledger().Summary().Sent).To(BeZero())
 	})
 
+	It("should refuse an event the load would never reach", func(ctx SpecContext) {
+		_, err := simtest.Drive(ctx, w, loadgen.Plan{Phases: []loadgen.Phase{{Duration: 100 * time.Millisecond, Connections: 1}}},
+			simtest.At(time.Second, simtest.Crash("server1")),
+			simtest.At(0, simtest.Event{Name: "nothing"}))
+		Expect(err).To(MatchError(And(
+			ContainSubstring("event crash server1 at 1s is outside the load, which lasts 100ms (want 0 <= at < 100ms)"),
+			ContainSubstring(`event "nothing" at 0s has no Apply func`),
+		)))
+		Expect(w.Ledger().Summary().Sent).To(BeZero())
+	})
+
 	It("should stop early when the context ends", func(ctx SpecContext) {
 		short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 		defer cancel()
 		start := time.Now()
 		_, _ = simtest.Drive(short, w, loadgen.Plan{Phases: []loadgen.Phase{{Duration: 5 * time.Second, Connections: 2}}},
 			simtest.At(4*time.Second, simtest.Crash("server1")))
+		s, _ := w.Server("server1")
+		Expect(s.Running()).To(BeTrue(), "the crash planned after the end was not applied")
 		Expect(time.Since(start)).To(BeNumerically("<", 3*time.Second))
 	}, SpecTimeout(10*time.Second))
 })
