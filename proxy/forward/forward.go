@@ -121,7 +121,7 @@ func (p *Proxy) copyResponse(w http.ResponseWriter, resp *http.Response, r *http
 		rec.kind = "parent_auth"
 	}
 	proxy.AddVia(h, resp.Proto, pol.cfg.Via)
-	if resp.ContentLength >= 0 && r.Method != http.MethodHead {
+	if resp.ContentLength >= 0 && r.Method != http.MethodHead && bodyAllowed(resp.StatusCode) {
 		h.Set("Content-Length", strconv.FormatInt(resp.ContentLength, 10))
 	}
 	rec.status = resp.StatusCode
@@ -132,6 +132,12 @@ func (p *Proxy) copyResponse(w http.ResponseWriter, resp *http.Response, r *http
 	}
 	n, _ := io.Copy(dst, resp.Body)
 	rec.down = n
+}
+
+// bodyAllowed reports whether a response with this status may carry a body
+// (and so a Content-Length): not 1xx, 204 or 304 (RFC 9110 §8.6).
+func bodyAllowed(status int) bool {
+	return status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified
 }
 
 // maxForwards answers OPTIONS and TRACE whose Max-Forwards is 0 itself and
