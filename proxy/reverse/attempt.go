@@ -153,15 +153,21 @@ func (t roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 	parent := req.Context()
 	canIdem := idempotent(req)
 	retries := 0
+	reserved := false // the retry under way holds a place in the budget
+	release := func() {
+		if reserved {
+			pl.retrying.Add(-1)
+			reserved = false
+		}
+	}
 	for {
 		s, err := rs.pick(req, time.Now())
 		if err != nil {
+			release()
 			return nil, err
 		}
 		resp, err, kind := t.attempt(rs, s, req, parent, rc.PerTryTimeout)
-		if retries > 0 {
-			pl.retrying.Add(-1)
-		}
+		release()
 		if kind == outcomeOK {
 			return resp, nil
 		}
@@ -171,8 +177,14 @@ func (t roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 		retry := rs.attempts < rc.Attempts && parent.Err() == nil && rs.body.canReplay() && pl.retryOn.allows(kind, resp, canIdem)
-		if retry && !pl.allowRetry() {
-			retry = false
+		// A refused dial sent nothing and costs the upstreams nothing, so it
+		// is retried outside the budget, which guards against retry storms.
+		if retry && kind != outcomeConnect {
+			if pl.allowRetry() {
+				reserved = true
+			} else {
+				retry = false
+			}
 		}
 		if !retry {
 			if resp != nil {
@@ -200,7 +212,7 @@ func (t roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 			case <-tm.C:
 			case <-parent.Done():
 				tm.Stop()
-				pl.retrying.Add(-1)
+				release()
 				return nil, parent.Err()
 			}
 		}

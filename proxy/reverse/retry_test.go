@@ -128,12 +128,8 @@ var _ = Describe("Retries and failures", func() {
 		Entry("max_connections", reverse.BreakerConfig{MaxConnections: 1}, SpecTimeout(10*time.Second)),
 	)
 
-	It("should stop retrying beyond the retry budget", func(ctx SpecContext) {
-		cfg := onePool(deadURL(), s1.url)
-		cfg.Pools[0].Balance = balance.Config{Policy: "first"}
-		cfg.Pools[0].Retries.Budget = 0.01 // 1% of 10 live requests: the floor of 3 applies
-		cfg.Pools[0].Retries.Backoff = 400 * time.Millisecond
-		rp := startProxy(cfg)
+	// burst sends 10 concurrent GETs and counts their statuses.
+	burst := func(rp *runningProxy) map[int]int {
 		var wg sync.WaitGroup
 		codes := make(chan int, 10)
 		for range 10 {
@@ -149,7 +145,26 @@ var _ = Describe("Retries and failures", func() {
 		for c := range codes {
 			count[c]++
 		}
-		Expect(count).To(Equal(map[int]int{200: 3, 502: 7}))
+		return count
+	}
+
+	It("should stop retrying beyond the retry budget", func(ctx SpecContext) {
+		bad := startUpstream("bad")
+		bad.fail.Store(true) // 500 to everything
+		cfg := onePool(bad.url, s1.url)
+		cfg.Pools[0].Balance = balance.Config{Policy: "first"}
+		cfg.Pools[0].Retries.On = []string{"500"}
+		cfg.Pools[0].Retries.Budget = 0.01 // 1% of 10 live requests: the floor of 3 applies
+		cfg.Pools[0].Retries.Backoff = 400 * time.Millisecond
+		Expect(burst(startProxy(cfg))).To(Equal(map[int]int{200: 3, 500: 7}))
+	}, SpecTimeout(10*time.Second))
+
+	It("should retry refused dials outside the budget, since nothing was sent", func(ctx SpecContext) {
+		cfg := onePool(deadURL(), s1.url)
+		cfg.Pools[0].Balance = balance.Config{Policy: "first"}
+		cfg.Pools[0].Retries.Budget = 0.01
+		cfg.Pools[0].Retries.Backoff = 400 * time.Millisecond
+		Expect(burst(startProxy(cfg))).To(Equal(map[int]int{200: 10}))
 	}, SpecTimeout(10*time.Second))
 })
 
