@@ -28,9 +28,10 @@ type runner struct {
 
 // Run measures every target of cfg, as the package doc says, and returns
 // their figures side by side. It stops every process and server it started
-// before it returns. A peer that is not installed is skipped (Result.Skipped
-// says how to install it); a target that fails to start fails the run. When
-// ctx ends mid-run, Run returns ctx's error.
+// before it returns. A peer that is not installed or does not start is
+// skipped (Result.Skipped says how to install it, or why); a built-in proxy
+// that fails to start fails the run. When ctx ends mid-run, Run returns
+// ctx's error.
 func Run(ctx context.Context, cfg Config, opts ...Option) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("bench: %w", err)

@@ -145,7 +145,7 @@ func (r *runner) startBuiltin(ctx context.Context, name string) error {
 }
 
 // startPeer renders the peer's configuration and starts it pinned, or skips
-// it with how to install it.
+// it with how to install it, or with why it did not start.
 func (r *runner) startPeer(ctx context.Context, name string) error {
 	p, _ := lookupPeer(name)
 	if _, err := r.o.lookPath(p.Program); err != nil {
@@ -168,8 +168,23 @@ func (r *runner) startPeer(ctx context.Context, name string) error {
 		Stderr: &bytes.Buffer{},
 	}
 	topo := sim.Topology{Host: r.cfg.Host, Servers: []sim.Upstream{{Name: "backend", Addr: r.backend.addr, Weight: 1}}}
-	if err := node.Start(ctx, topo); err != nil {
-		return fmt.Errorf("peer %s: %w", p.Name, err)
+	err = node.Start(ctx, topo)
+	if err != nil && ctx.Err() == nil {
+		// The port was free when picked but may be taken before the peer
+		// binds it (another program on a shared machine): try once more.
+		_ = node.Stop(ctx) // reaps it and removes its directory
+		node.Stderr.Reset()
+		err = node.Start(ctx, topo)
+	}
+	if err != nil {
+		_ = node.Stop(ctx)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		reason := fmt.Sprintf("failed to start: %v", err)
+		r.skipped = append(r.skipped, SkippedTarget{Name: p.Name, Reason: reason})
+		fmt.Fprintf(r.o.log, "skipping %s: %s\n", p.Name, reason)
+		return nil
 	}
 	r.stops = append(r.stops, node.Stop)
 	pid := 0
