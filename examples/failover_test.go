@@ -63,3 +63,48 @@ var _ = Describe("failover", Label("reverse", "failover"), func() {
 		Expect(simtest.Server(w, "server2")).NotTo(simtest.ReceiveNoTrafficBetween(recover.Done, 0))
 	}, SpecTimeout(30*time.Second))
 })
+
+// The link between the proxy and server2 goes silent for a while: requests
+// on it get no answer rather than an error. A per-try timeout lets the proxy
+// retry GETs elsewhere; a POST is never retried after a timeout, so it can
+// never be served twice.
+var _ = Describe("a partition between the proxy and a server", Label("reverse", "failover"), func() {
+	var w *sim.World
+
+	BeforeEach(func(ctx SpecContext) {
+		w = simtest.NewWorld(ctx,
+			simtest.WithServers(3),
+			simtest.WithLink("to-server2", "proxy", "server2"),
+			simtest.WithReverseProxy(reverse.Config{Pools: []reverse.PoolConfig{{
+				Name:    "default",
+				Retries: reverse.RetryConfig{Attempts: 3, PerTryTimeout: 150 * time.Millisecond, Backoff: 5 * time.Millisecond, Budget: -1},
+			}}}),
+		)
+	})
+
+	It("should retry the GETs elsewhere and never serve a POST twice", func(ctx SpecContext) {
+		requests := func(s loadgen.Slot, c *client.Client) client.Request {
+			req := client.Request{URL: w.TargetURL(c.Name(), "") + "/"}
+			if s.Seq%5 == 4 {
+				req.Method, req.Body = http.MethodPost, []byte("order")
+			}
+			return req
+		}
+		var events []simtest.EventRecord
+		_, err := simtest.Drive(ctx, w, loadgen.Plan{Phases: []loadgen.Phase{
+			{Name: "steady", Duration: 1200 * time.Millisecond, Pacer: loadgen.Constant(80)},
+		}},
+			simtest.WithRequests(requests),
+			simtest.At(300*time.Millisecond, simtest.Partition("to-server2")),
+			simtest.At(700*time.Millisecond, simtest.Heal("to-server2")),
+			simtest.RecordEvents(&events),
+		)
+		Expect(err).NotTo(HaveOccurred())
+
+		Expect(simtest.Idempotent(w)).To(simtest.HaveLostNothing())
+		Expect(simtest.Idempotent(w)).To(simtest.HaveFailedNothing())
+		Expect(w).To(simtest.HaveNoUnsafeDuplicates())
+		heal := events[1]
+		Expect(simtest.Server(w, "server2")).NotTo(simtest.ReceiveNoTrafficBetween(heal.Done, 0))
+	}, SpecTimeout(30*time.Second))
+})
