@@ -129,6 +129,7 @@ var _ = Describe("the proxylab command", func() {
 		Entry("completion for an unknown shell", exitUsage, func(string) []string { return []string{"completion", "tcsh"} }),
 		// 0: the common cases.
 		Entry("explain forward", exitOK, func(string) []string { return []string{"explain", "forward", "--requests", "6"} }),
+		Entry("explain reverse under its timed load", exitOK, func(string) []string { return []string{"explain", "reverse", "--timed"} }),
 		Entry("completion bash", exitOK, func(string) []string { return []string{"completion", "bash"} }),
 		Entry("version", exitOK, func(string) []string { return []string{"version"} }),
 	)

@@ -13,6 +13,7 @@ import (
 )
 
 type explainFlags struct {
+	timed    bool
 	requests int
 	seed     int64
 	jsonOut  bool
@@ -39,6 +40,9 @@ Proxy-Authorization removed, each change marked + − ~ and explained) and the
 response on its way back. The forward view also opens a CONNECT tunnel and
 shows that the proxy passes its bytes untouched.
 
+With --timed, the built-in world plays its timed load instead (2 s at 50
+requests a second, open loop) and the counts vary a little from run to run.
+
 With a scenario FILE, explain plays it as "proxylab run" does and draws the
 counts of that run with the journey of its first request.
 
@@ -49,6 +53,9 @@ Exit status: 0 when the view was shown (and a played scenario passed),
 
   # the reverse drawing with 90 requests
   proxylab explain reverse --requests 90
+
+  # the forward drawing under 2 s of open-loop load
+  proxylab explain forward --timed
 
   # a lesson's scenario, drawn with the counts of its run
   proxylab explain scenarios/library/lessons/01-forward-vs-reverse.yaml
@@ -66,6 +73,7 @@ Exit status: 0 when the view was shown (and a played scenario passed),
 		RunE: func(c *cobra.Command, args []string) error { return runExplain(c, args[0], f) },
 	}
 	fl := c.Flags()
+	fl.BoolVar(&f.timed, "timed", false, "play the built-in world's timed load (2s at 50/s) instead of --requests in sequence")
 	fl.IntVar(&f.requests, "requests", scenarios.DefaultExplainRequests, "requests to send one after another through a built-in world (`N`)")
 	fl.Int64Var(&f.seed, "seed", -1, "override the scenario's seed (default: the seed in the file)")
 	fl.BoolVar(&f.jsonOut, "json", false, "print the explanation as JSON")
@@ -90,7 +98,11 @@ func runExplain(c *cobra.Command, what string, f explainFlags) error {
 		if err != nil {
 			return &exitError{code: exitVerdict, msg: err.Error()}
 		}
-		ex, err = scenarios.Explain(ctx, sc, scenarios.ExplainOptions{Requests: f.requests, Seed: seed})
+		if f.timed {
+			ex, err = scenarios.ExplainRun(ctx, sc, scenarios.Options{Seed: seed, Trace: 1})
+		} else {
+			ex, err = scenarios.Explain(ctx, sc, scenarios.ExplainOptions{Requests: f.requests, Seed: seed})
+		}
 		if err != nil {
 			return &exitError{code: exitVerdict, msg: err.Error()}
 		}
