@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -49,11 +50,12 @@ type ExternalNode struct {
 	// Vars are free values the templates see as .Vars; Reconfigure changes them.
 	Vars map[string]string
 
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	dir  string
-	data ExternalData
-	exit chan error
+	outMu sync.Mutex // guards Stderr while the program writes to it
+	mu    sync.Mutex
+	cmd   *exec.Cmd
+	dir   string
+	data  ExternalData
+	exit  chan error
 }
 
 // ExternalData is what an external proxy's templates see.
@@ -131,7 +133,8 @@ func (n *ExternalNode) Start(ctx context.Context, topo Topology) error {
 	cmd.Dir = dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if n.Stderr != nil {
-		cmd.Stdout, cmd.Stderr = n.Stderr, n.Stderr
+		w := &lockedWriter{mu: &n.outMu, w: n.Stderr}
+		cmd.Stdout, cmd.Stderr = w, w
 	}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", n.Name, err)
@@ -172,6 +175,8 @@ func (n *ExternalNode) waitReady(ctx context.Context, addr string, exit chan err
 }
 
 func (n *ExternalNode) tail() string {
+	n.outMu.Lock()
+	defer n.outMu.Unlock()
 	if n.Stderr == nil || n.Stderr.Len() == 0 {
 		return ""
 	}
@@ -320,4 +325,16 @@ func (n *ExternalNode) Reconfigure(_ context.Context, patch []byte, _ Topology) 
 		}
 		d.Vars = next
 	})
+}
+
+// lockedWriter serialises writes with readers of the same buffer.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

@@ -96,6 +96,16 @@ func NewLedger(start time.Time) *Ledger {
 	return &Ledger{start: start, entries: map[string]*Entry{}, servers: map[string]bool{}}
 }
 
+// Reset forgets every entry and receipt and counts windows from start.
+func (l *Ledger) Reset(start time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.start = start
+	l.entries = map[string]*Entry{}
+	l.order = nil
+	l.orphans = nil
+}
+
 // SetStart moves the time windows count from, e.g. to the start of the load.
 func (l *Ledger) SetStart(t time.Time) {
 	l.mu.Lock()

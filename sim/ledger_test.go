@@ -44,7 +44,7 @@ var _ = Describe("Ledger", func() {
 		send("c", "GET", "http://proxy/", nil)
 		receive("c", "server2", time.Second)
 		answer("c", "server2", 503, client.ErrNone) // answered, but failed
-		send("d", "GET", "http://proxy/", nil)        // still in flight
+		send("d", "GET", "http://proxy/", nil)      // still in flight
 		s := l.Summary()
 		Expect(s.Sent).To(Equal(4))
 		Expect(s.Lost).To(Equal(2)) // b, and d which has no outcome

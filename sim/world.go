@@ -213,10 +213,8 @@ func (w *World) Start(ctx context.Context) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.started = true
-	w.ledger = NewLedger(time.Now())
-	for _, n := range w.serverOrder {
-		w.ledger.KnowServer(n)
-	}
+	// Health probes may already be arriving: the ledger is reset, never replaced.
+	w.ledger.Reset(time.Now())
 	for i, cfg := range w.clientCfg {
 		c, err := w.buildClient(cfg)
 		if err != nil {
