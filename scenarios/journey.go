@@ -55,6 +55,7 @@ func (s TextStyle) paint(code, text string) string {
 // proxy → server as received (marked against what was sent), and the
 // response on its way back.
 func JourneyHops(j Journey, proxy string) []Hop {
+	j.Sent = oneHost(j.Sent)
 	if hops, ok := tunnelHops(j, proxy); ok {
 		return hops
 	}
@@ -75,6 +76,35 @@ func JourneyHops(j Journey, proxy string) []Hop {
 			Title: "the response as " + j.Client + " got it", Head: *j.Response, Notes: ResponseNotes(*j.Response)})
 	}
 	return hops
+}
+
+// oneHost keeps a single Host line, the last one given, where the first was:
+// a request header Host overrides the URL's host on the wire, but a traced
+// head may list both.
+func oneHost(m Message) Message {
+	first, last := -1, -1
+	for i, f := range m.Header {
+		if strings.EqualFold(f.Name, "Host") {
+			if first < 0 {
+				first = i
+			}
+			last = i
+		}
+	}
+	if first == last {
+		return m
+	}
+	out := Message{Line: m.Line}
+	for i, f := range m.Header {
+		switch {
+		case i == first:
+			out.Header = append(out.Header, Field{Name: "Host", Value: m.Header[last].Value})
+		case strings.EqualFold(f.Name, "Host"):
+		default:
+			out.Header = append(out.Header, f)
+		}
+	}
+	return out
 }
 
 // tunnelHops renders a traced https request through a forward proxy as what

@@ -68,6 +68,14 @@ var _ = Describe("JourneyHops", func() {
 		Expect(hops[2].From).To(Equal("tunnel"))
 	})
 
+	It("should show one Host line, the one that goes on the wire", func() {
+		j := scenarios.Journey{ID: "cli1-1", Client: "cli1",
+			Sent: head("GET / HTTP/1.1", "Host", "127.0.3.1:4000", "User-Agent", "Go-http-client/1.1", "Host", "api.example")}
+		sent := scenarios.JourneyHops(j, "proxy")[0].Head
+		Expect(sent.Header).To(HaveLen(2))
+		Expect(sent.Get("Host")).To(Equal("api.example"))
+	})
+
 	It("should say the proxy answered itself when no server received the request", func() {
 		j := scenarios.Journey{ID: "cli3-1", Client: "cli3", Sent: head("GET http://server1/ HTTP/1.1"),
 			Response: &scenarios.Message{Line: "HTTP/1.1 407 Proxy Authentication Required"}}
