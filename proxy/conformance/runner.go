@@ -186,6 +186,9 @@ func (r *Runner) Run(ctx context.Context, c *Case) *Result {
 		}
 	}
 	s := &Session{cfg: r.cfg, c: c}
+	// A case may run more than once against one origin: count only what
+	// arrives during this run.
+	before := len(r.cfg.Origin.Received(c.ID))
 	dials := 0
 	if r.cfg.Canary != nil {
 		dials = r.cfg.Canary.Dials()
@@ -209,7 +212,7 @@ func (r *Runner) Run(ctx context.Context, c *Case) *Result {
 	case <-ctx.Done():
 	}
 	obs.Elapsed = time.Since(start)
-	obs.Received = r.cfg.Origin.Received(c.ID)
+	obs.Received = r.cfg.Origin.Received(c.ID)[before:]
 	if r.cfg.Canary != nil {
 		obs.Dials = r.cfg.Canary.Dials() - dials
 	}
