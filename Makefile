@@ -12,13 +12,10 @@ all: build
 build:
 	$(GO) build -trimpath -o $(BIN) ./cmd/proxylab
 
-## test: every Ginkgo suite, with the race detector.
+## test: every Ginkgo suite, with the race detector (timed worlds last, one at a time).
 test:
 	$(GO) vet $(PKGS)
-	$(GO) test -race -count=1 -timeout $(TESTTIMEOUT) $(PKGS) 2>&1 | tee .test.log; \
-	  status=$${PIPESTATUS[0]}; \
-	  passed=$$(grep -c '^ok ' .test.log); failed=$$(grep -c '^FAIL	' .test.log); \
-	  echo "packages: $$passed passed, $$failed failed"; exit $$status
+	GO=$(GO) TESTTIMEOUT=$(TESTTIMEOUT) ./.ci/test
 
 ## test-short: the same without the race detector (quicker while editing).
 test-short:

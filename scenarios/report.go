@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -34,6 +35,14 @@ func (r *Result) WriteText(w io.Writer) error {
 	}
 	if r.Reason != "" {
 		fmt.Fprintf(w, "    %s\n", r.Reason)
+	}
+	if r.Load != nil && len(r.Load.Overall.Errors) > 0 {
+		kinds := make([]string, 0, len(r.Load.Overall.Errors))
+		for k, n := range r.Load.Overall.Errors {
+			kinds = append(kinds, fmt.Sprintf("%s %d", k, n))
+		}
+		sort.Strings(kinds)
+		fmt.Fprintf(w, "    transport errors: %s\n", strings.Join(kinds, ", "))
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, c := range r.Checks {
