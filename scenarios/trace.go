@@ -109,7 +109,11 @@ func (t *tracer) finish(w *sim.World) []Journey {
 			if !ok || j.Received != nil {
 				continue
 			}
-			m := Message{Line: r.Method + " " + r.Target + " " + r.Proto, Header: fields(r.Header)}
+			m := Message{Line: r.Method + " " + r.Target + " " + r.Proto}
+			if r.Host != "" {
+				m.Header = append(m.Header, Field{"Host", r.Host})
+			}
+			m.Header = append(m.Header, fields(r.Header)...)
 			j.Received, j.Server = &m, r.Server
 		}
 	}
@@ -137,7 +141,11 @@ func clientHead(c *client.Client, req client.Request, forward bool) Message {
 		target = u.String()
 	}
 	m := Message{Line: method + " " + target + " HTTP/1.1"}
-	m.Header = append(m.Header, Field{"Host", u.Host}, Field{"User-Agent", "Go-http-client/1.1"})
+	host := u.Host
+	if h := req.Header.Get("Host"); h != "" {
+		host = h // the client sends the Host it was told to, not the URL's
+	}
+	m.Header = append(m.Header, Field{"Host", host}, Field{"User-Agent", "Go-http-client/1.1"})
 	if len(req.Body) > 0 {
 		m.Header = append(m.Header, Field{"Content-Length", strconv.Itoa(len(req.Body))})
 	}
@@ -147,8 +155,11 @@ func clientHead(c *client.Client, req client.Request, forward bool) Message {
 	if c.Config().DisableKeepAlive {
 		m.Header = append(m.Header, Field{"Connection", "close"})
 	}
-	extra := fields(req.Header)
-	m.Header = append(m.Header, extra...)
+	for _, f := range fields(req.Header) {
+		if !strings.EqualFold(f.Name, "Host") {
+			m.Header = append(m.Header, f)
+		}
+	}
 	m.Header = append(m.Header, Field{client.IDHeader, req.ID}, Field{"Accept-Encoding", "gzip"})
 	return m
 }

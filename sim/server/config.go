@@ -43,6 +43,7 @@ type Receipt struct {
 	Method    string      `json:"method"`
 	Target    string      `json:"target"` // the request-target as sent (RequestURI)
 	Proto     string      `json:"proto"`
+	Host      string      `json:"host"` // the Host header (or :authority) as received
 	Header    http.Header `json:"header"`
 	Peer      string      `json:"peer"`       // remote host:port
 	BodyBytes int64       `json:"body_bytes"` // Content-Length; -1 when unknown (chunked)

@@ -54,6 +54,7 @@ func (s *Server) receive(r *http.Request) {
 		Method:    r.Method,
 		Target:    r.RequestURI,
 		Proto:     r.Proto,
+		Host:      r.Host,
 		Header:    r.Header.Clone(),
 		Peer:      r.RemoteAddr,
 		BodyBytes: r.ContentLength,
