@@ -78,8 +78,8 @@ func StartBuiltin(mode Mode, origin *Origin, canary *Canary) (*Builtin, error) {
 			Auth:      []forward.Credential{{User: user, Pass: pass}},
 			AllowNets: []string{ip + "/32"},
 			ConnectTo: map[string]string{BuiltinTunnel: origin.Addr()},
-			Timeouts: forward.Timeouts{ClientHeader: BuiltinClientHeader, ResponseHeader: BuiltinUpstreamWait,
-				Dial: time.Second},
+			Timeouts: forward.Timeouts{ClientHeader: BuiltinClientHeader, ClientBody: BuiltinClientBody,
+				ResponseHeader: BuiltinUpstreamWait, Dial: time.Second},
 			Via: "conformance",
 		}
 		p, err := forward.New(cfg)

@@ -52,6 +52,11 @@ func slowCases() []*Case {
 				}
 				return nil
 			}}},
+		{ID: "21b", Title: "slow body behind a refusal (404, 403, 407)", Modes: both, Needs: []Need{NeedClientTimeouts},
+			Why: "a proxy that refuses a request but then waits to drain its body gives a slow client the " +
+				"connection for as long as it likes: refusals must close or drain under the body deadline",
+			Probe:  probeSlowBodyRefused,
+			Expect: Expect{Close: true, Forwarded: None(), NoDial: true}},
 		{ID: "22", Title: "slow reader", Modes: both,
 			NotApplicable: map[Mode]string{
 				Reverse: "neither built-in proxy sets a write deadline by default (streaming responses need none); " +

@@ -114,6 +114,26 @@ func probeSlowBody(ctx context.Context, s *Session) (*Observation, error) {
 	return o, nil
 }
 
+func probeSlowBodyRefused(ctx context.Context, s *Session) (*Observation, error) {
+	c, err := s.Dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	start := time.Now()
+	// Refused before the body is read: an unknown Host for a reverse proxy,
+	// a loopback target for a forward one.
+	head := "POST {path} HTTP/1.1\r\nHost: unknown.invalid\r\n"
+	if s.cfg.Mode == Forward {
+		head = "POST http://127.0.0.1:{cport}{path} HTTP/1.1\r\nHost: 127.0.0.1:{cport}\r\n{auth}"
+	}
+	io.WriteString(c, s.Fill(head+"Content-Length: 100000\r\n\r\n"))
+	tick := max(s.cfg.ClientBodyTimeout/5, 10*time.Millisecond)
+	o := trickle(ctx, c, "x", tick, s.cfg.ClientBodyTimeout+slack)
+	s.note(o, "body deadline", s.cfg.ClientBodyTimeout, time.Since(start))
+	return o, nil
+}
+
 // trickle writes piece every tick until the proxy closes c or answers, or
 // until limit; it records any response.
 func trickle(ctx context.Context, c net.Conn, piece string, tick, limit time.Duration) *Observation {

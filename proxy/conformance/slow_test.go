@@ -2,6 +2,7 @@ package conformance_test
 
 import (
 	"context"
+	"encoding/base64"
 	"io"
 	"net"
 	"os"
@@ -111,7 +112,8 @@ var _ = Describe("Slow clients", func() {
 				s := w.runner.Config()
 				head = "GET /c/slow HTTP/1.1\r\nHost: " + s.Host + "\r\n"
 				if mode == conformance.Forward {
-					head = "GET http://" + s.OriginAuthority + "/c/slow HTTP/1.1\r\nHost: " + s.OriginAuthority + "\r\n"
+					head = "GET http://" + s.OriginAuthority + "/c/slow HTTP/1.1\r\nHost: " + s.OriginAuthority + "\r\n" +
+						"Proxy-Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(s.Auth)) + "\r\n"
 				}
 			})
 
