@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"slices"
 	"sync"
 
@@ -30,11 +29,9 @@ type ForwardNode struct {
 	// It starts first, on ParentHost, and resolves the servers' names itself.
 	Parent *ForwardNode
 
-	mu   sync.Mutex
-	p    *forward.Proxy
-	srv  *proxy.Server
-	done chan error
-	addr string
+	mu  sync.Mutex
+	p   *forward.Proxy
+	run serving
 }
 
 var (
@@ -96,41 +93,24 @@ func (n *ForwardNode) Start(ctx context.Context, topo Topology) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(topo.Host, "0"))
-	if err != nil {
-		_ = p.Close()
-		return fmt.Errorf("listen: %w", err)
+	if err := n.run.start(p, p, serverConfig(p.ServerConfig(), n.Server), topo.Host, p.Listener); err != nil {
+		return err
 	}
-	srv := proxy.NewServer(p, n.Server)
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(p.Listener(ln)) }()
 	n.mu.Lock()
-	n.p, n.srv, n.done, n.addr = p, srv, done, ln.Addr().String()
+	n.p = p
 	n.mu.Unlock()
 	return nil
 }
 
 // Addr returns the address clients connect to.
-func (n *ForwardNode) Addr() string {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.addr
-}
+func (n *ForwardNode) Addr() string { return n.run.Addr() }
 
-// Stop shuts the proxy down gracefully; it is idempotent.
+// Stop shuts the proxy (and its parent) down gracefully; it is idempotent.
 func (n *ForwardNode) Stop(ctx context.Context) error {
 	n.mu.Lock()
-	p, srv, done := n.p, n.srv, n.done
-	n.p, n.srv, n.done = nil, nil, nil
+	n.p = nil
 	n.mu.Unlock()
-	if srv == nil {
-		return nil
-	}
-	err := srv.Shutdown(ctx)
-	if serr := <-done; serr != nil && !errors.Is(serr, errServerClosed) {
-		err = errors.Join(err, serr)
-	}
-	err = errors.Join(err, p.Close())
+	err := n.run.stop(ctx)
 	if n.Parent != nil {
 		err = errors.Join(err, n.Parent.Stop(ctx))
 	}

@@ -2,9 +2,7 @@ package sim
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
 	"sync"
 
 	"github.com/goccy/go-yaml"
@@ -28,11 +26,9 @@ type ReverseNode struct {
 	// Server tunes the listener; zero fields get proxy's defaults.
 	Server proxy.ServerConfig
 
-	mu   sync.Mutex
-	p    *reverse.Proxy
-	srv  *proxy.Server
-	done chan error
-	addr string
+	mu  sync.Mutex
+	p   *reverse.Proxy
+	run serving
 }
 
 var (
@@ -58,16 +54,11 @@ func (n *ReverseNode) Start(_ context.Context, topo Topology) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(topo.Host, "0"))
-	if err != nil {
-		_ = p.Close()
-		return fmt.Errorf("listen: %w", err)
+	if err := n.run.start(p, p, serverConfig(cfg.ServerConfig(), n.Server), topo.Host, nil); err != nil {
+		return err
 	}
-	srv := proxy.NewServer(p, serverConfig(cfg.ServerConfig(), n.Server))
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
 	n.mu.Lock()
-	n.p, n.srv, n.done, n.addr = p, srv, done, ln.Addr().String()
+	n.p = p
 	n.mu.Unlock()
 	return nil
 }
@@ -135,26 +126,14 @@ func ReverseConfigFor(cfg reverse.Config, topo Topology) reverse.Config {
 }
 
 // Addr returns the address clients connect to.
-func (n *ReverseNode) Addr() string {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.addr
-}
+func (n *ReverseNode) Addr() string { return n.run.Addr() }
 
 // Stop shuts the proxy down gracefully; it is idempotent.
 func (n *ReverseNode) Stop(ctx context.Context) error {
 	n.mu.Lock()
-	p, srv, done := n.p, n.srv, n.done
-	n.p, n.srv, n.done = nil, nil, nil
+	n.p = nil
 	n.mu.Unlock()
-	if srv == nil {
-		return nil
-	}
-	err := srv.Shutdown(ctx)
-	if serr := <-done; serr != nil && !errors.Is(serr, errServerClosed) {
-		err = errors.Join(err, serr)
-	}
-	return errors.Join(err, p.Close())
+	return n.run.stop(ctx)
 }
 
 func (n *ReverseNode) pool() string {
