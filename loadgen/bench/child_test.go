@@ -37,6 +37,7 @@ func runChildProxy() int {
 	open := fs.Bool("open", false, "")
 	allowNet := fs.String("allow-net", "", "")
 	connectPorts := fs.String("connect-ports", "", "")
+	_ = fs.Duration("shutdown-timeout", time.Second, "")
 	if err := fs.Parse(args[2:]); err != nil {
 		return 2
 	}

@@ -44,8 +44,10 @@ func Run(ctx context.Context, cfg Config, opts ...Option) (*Result, error) {
 	start := time.Now()
 	steal0 := stealTicks()
 	res, err := r.run(ctx)
-	if stopErr := r.stopAll(); err == nil && stopErr != nil {
-		err = stopErr
+	if stopErr := r.stopAll(); stopErr != nil {
+		// The figures are taken; a proxy that had to be killed does not
+		// change them, so say so and keep them.
+		fmt.Fprintf(r.o.log, "stopping: %v\n", stopErr)
 	}
 	if err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/proxylab/proxylab/loadgen"
 	"github.com/proxylab/proxylab/sim"
@@ -101,6 +102,10 @@ func (r *runner) add(t *target) {
 	r.stops = append(r.stops, func(context.Context) error { return t.doer.Close() })
 }
 
+// childShutdown is the built-in proxies' graceful shutdown window: the run
+// is over when they are stopped, nothing is left to finish.
+const childShutdown = time.Second
+
 // startBuiltin runs `proxylab proxy reverse|forward` as a pinned child with
 // GOMAXPROCS=1.
 func (r *runner) startBuiltin(ctx context.Context, name string) error {
@@ -115,7 +120,7 @@ func (r *runner) startBuiltin(ctx context.Context, name string) error {
 		return fmt.Errorf("%s: %w: %v", name, errNoProxylab, err)
 	}
 	listen := net.JoinHostPort(r.cfg.Host, "0")
-	argv := []string{exe, "proxy", name, "--listen", listen}
+	argv := []string{exe, "proxy", name, "--listen", listen, "--shutdown-timeout", childShutdown.String()}
 	if name == Reverse {
 		argv = append(argv, "--upstream", "http://"+r.backend.addr)
 	} else {
