@@ -41,10 +41,9 @@ func Load(path string) (*Scenario, error) {
 	return Parse(path, data)
 }
 
-// LoadAll reads every scenario named: files, and directories (every *.yaml
-// and *.yml below them, sorted). It returns the scenarios that loaded and an
-// error joining every problem of those that did not.
-func LoadAll(paths ...string) ([]*Scenario, error) {
+// Files lists the scenario files named: files as given, and every *.yaml
+// and *.yml below directories, sorted.
+func Files(paths ...string) ([]string, error) {
 	var files []string
 	for _, p := range paths {
 		st, err := os.Stat(p)
@@ -69,6 +68,16 @@ func LoadAll(paths ...string) ([]*Scenario, error) {
 		}
 	}
 	sort.Strings(files)
+	return files, nil
+}
+
+// LoadAll reads every scenario named (see Files). It returns the scenarios
+// that loaded and an error joining every problem of those that did not.
+func LoadAll(paths ...string) ([]*Scenario, error) {
+	files, err := Files(paths...)
+	if err != nil {
+		return nil, err
+	}
 	var out []*Scenario
 	var errs []error
 	for _, f := range files {

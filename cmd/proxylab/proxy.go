@@ -35,6 +35,11 @@ func newProxyCommand() *cobra.Command {
 		Short: "Run a built-in proxy as a standalone program",
 		Long: `proxy runs one of proxylab's proxies for real clients (curl, browsers, wrk)
 until SIGINT or SIGTERM, then shuts down gracefully.`,
+		Example: `  # a reverse proxy in front of two servers, round robin
+  proxylab proxy reverse --listen 127.0.0.1:8080 --upstream http://127.0.0.1:9001 --upstream http://127.0.0.1:9002
+
+  # a forward proxy that asks for credentials; then: curl -x http://alice:s3cret@127.0.0.1:3128 http://example.test/
+  proxylab proxy forward --listen 127.0.0.1:3128 --auth alice:s3cret`,
 		Args: cobra.NoArgs,
 	}
 	for _, add := range proxyChildren {

@@ -9,9 +9,10 @@ import (
 
 func newVersionCommand() *cobra.Command {
 	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the version of proxylab",
-		Args:  cobra.NoArgs,
+		Use:     "version",
+		Short:   "Print the version of proxylab",
+		Example: `  proxylab version`,
+		Args:    cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			v := "(devel)"
 			if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
