@@ -110,11 +110,13 @@ func newEnv(w *sim.World, sc *Scenario, rep *loadgen.Report, events []EventRecor
 		})
 	}
 	env.At = func(label string) time.Duration {
-		for i, e := range sc.Events {
+		for _, r := range events {
+			if r.What == label {
+				return r.Applied
+			}
+		}
+		for _, e := range sc.Events {
 			if e.Label == label || e.Describe() == label {
-				if i < len(events) {
-					return events[i].Applied
-				}
 				return e.At.D()
 			}
 		}

@@ -70,7 +70,7 @@ func Run(ctx context.Context, sc *Scenario, opts Options) (*Result, error) {
 
 	tr := newTracer(opts.Trace, sc.Proxy.Mode == ModeForward || (sc.Proxy.External != nil && sc.Proxy.External.As == ModeForward))
 	d := newDoer(w, sc, seed, tr)
-	tl := &timeline{world: w, doer: d, log: func(r EventRecord) { logEvent(r) }}
+	tl := &timeline{world: w, doer: d}
 
 	plan := loadgen.Plan{}
 	for i, p := range sc.Load {
@@ -89,27 +89,17 @@ func Run(ctx context.Context, sc *Scenario, opts Options) (*Result, error) {
 	if opts.Progress != nil {
 		lopts = append(lopts, loadgen.WithProgress(opts.Progress))
 	}
-
-	t0 := time.Now()
-	w.Ledger().SetStart(t0)
-	tlCtx, stopTimeline := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		tl.run(tlCtx, t0, sc.Events)
-	}()
-	report, err := loadgen.Run(ctx, plan, d, lopts...)
-	stopTimeline()
-	wg.Wait()
+	report, played, err := w.Play(ctx, plan, d, tl.events(sc.Events), func(r sim.EventRecord) { logEvent(record(r)) }, lopts...)
 	if err != nil {
 		if ctx.Err() != nil {
 			return res.broken(ctx.Err()), ctx.Err()
 		}
 		return res.broken(fmt.Errorf("load: %w", err)), nil
 	}
+	for _, r := range played {
+		res.Events = append(res.Events, record(r))
+	}
 	res.Load = report
-	res.Events = tl.done()
 	res.Ledger = w.Ledger().Summary()
 	res.Journeys = tr.finish(w)
 	res.Servers = serverFigures(w, sc)

@@ -3,8 +3,6 @@ package scenarios
 import (
 	"context"
 	"fmt"
-	"sort"
-	"sync"
 	"time"
 
 	"github.com/goccy/go-yaml"
@@ -20,49 +18,32 @@ type EventRecord struct {
 	Error   string        `json:"error,omitempty"`
 }
 
-// timeline applies a scenario's events at their offsets from t0.
+// timeline turns a scenario's events into the world's timeline (sim.Event),
+// played by sim.World.Play on the load's clock.
 type timeline struct {
 	world *sim.World
 	doer  *doer
-	log   func(EventRecord)
-
-	mu      sync.Mutex
-	records []EventRecord
 }
 
-func (tl *timeline) run(ctx context.Context, t0 time.Time, events []EventSpec) {
-	order := make([]EventSpec, len(events))
-	copy(order, events)
-	sort.SliceStable(order, func(i, j int) bool { return order[i].At < order[j].At })
-	for _, e := range order {
-		wait := time.Until(t0.Add(e.At.D()))
-		if wait > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return
-			case <-t.C:
-			}
-		}
-		rec := EventRecord{At: e.At.D(), What: e.Describe()}
-		if err := tl.apply(ctx, e); err != nil {
-			rec.Error = err.Error()
-		}
-		rec.Applied = time.Since(t0)
-		tl.mu.Lock()
-		tl.records = append(tl.records, rec)
-		tl.mu.Unlock()
-		if tl.log != nil {
-			tl.log(rec)
-		}
+// events returns the scenario's events as sim events, in file order.
+func (tl *timeline) events(specs []EventSpec) []sim.Event {
+	out := make([]sim.Event, len(specs))
+	for i, e := range specs {
+		e := e
+		out[i] = sim.Event{At: e.At.D(), Name: e.Describe(), Apply: func(ctx context.Context, _ *sim.World) error {
+			return tl.apply(ctx, e)
+		}}
 	}
+	return out
 }
 
-func (tl *timeline) done() []EventRecord {
-	tl.mu.Lock()
-	defer tl.mu.Unlock()
-	return append([]EventRecord(nil), tl.records...)
+// record turns a sim record into the result's.
+func record(r sim.EventRecord) EventRecord {
+	rec := EventRecord{At: r.At, Applied: r.Started, What: r.Name}
+	if r.Err != nil {
+		rec.Error = r.Err.Error()
+	}
+	return rec
 }
 
 func (tl *timeline) apply(ctx context.Context, e EventSpec) error {

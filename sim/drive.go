@@ -2,7 +2,6 @@ package sim
 
 import (
 	"context"
-	"time"
 
 	"github.com/proxylab/proxylab/loadgen"
 	"github.com/proxylab/proxylab/sim/client"
@@ -62,10 +61,10 @@ func (d *worldDoer) Do(ctx context.Context, s loadgen.Slot) loadgen.Result {
 	}
 }
 
-// Drive runs plan against a started world through w.Doer(fn). The ledger's
-// time windows (Ledger.ServerRequests, Counts) count from the start of the
-// load, as they do in a scenario run.
+// Drive runs plan against a started world through w.Doer(fn), with no
+// timeline (see Play). The ledger's time windows (Ledger.ServerRequests,
+// Counts) count from the start of the load, as they do in a scenario run.
 func (w *World) Drive(ctx context.Context, plan loadgen.Plan, fn RequestFunc, opts ...loadgen.Option) (*loadgen.Report, error) {
-	w.Ledger().SetStart(time.Now())
-	return loadgen.Run(ctx, plan, w.Doer(fn), opts...)
+	rep, _, err := w.Play(ctx, plan, w.Doer(fn), nil, nil, opts...)
+	return rep, err
 }

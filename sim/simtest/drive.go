@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
-	"sync"
 	"time"
 
 	"github.com/proxylab/proxylab/loadgen"
@@ -27,19 +25,8 @@ type driveConfig struct {
 	record   *[]EventRecord
 }
 
-// EventRecord is one event as Drive applied it; offsets count from the start
-// of the load, like the ledger's windows.
-type EventRecord struct {
-	Name string
-	// At is the offset the event was planned for.
-	At time.Duration
-	// Started and Done are the offsets when Apply began and returned: on a
-	// busy machine Started may be later than At. A window that must follow
-	// the change starts at Done.
-	Started, Done time.Duration
-	// Err is what Apply returned.
-	Err error
-}
+// EventRecord is one event as Drive applied it (see sim.EventRecord).
+type EventRecord = sim.EventRecord
 
 // RecordEvents makes Drive append a record of every event it applied to dst.
 func RecordEvents(dst *[]EventRecord) DriveOption {
@@ -83,46 +70,19 @@ func Drive(ctx context.Context, w *sim.World, plan loadgen.Plan, opts ...DriveOp
 	if err := checkEvents(c.events, plan.Duration()); err != nil {
 		return nil, fmt.Errorf("drive: %w", err)
 	}
-	sort.SliceStable(c.events, func(i, j int) bool { return c.events[i].at < c.events[j].at })
-
-	tlCtx, stopTimeline := context.WithCancel(ctx)
-	var (
-		wg      sync.WaitGroup
-		mu      sync.Mutex
-		errs    []error
-		records []EventRecord
-	)
-	t0 := time.Now()
-	w.Ledger().SetStart(t0)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		timer := time.NewTimer(0)
-		defer timer.Stop()
-		<-timer.C
-		for _, e := range c.events {
-			timer.Reset(time.Until(t0.Add(e.at)))
-			select {
-			case <-tlCtx.Done():
-				return
-			case <-timer.C:
-			}
-			rec := EventRecord{Name: e.ev.Name, At: e.at, Started: time.Since(t0)}
-			rec.Err = e.ev.Apply(tlCtx, w)
-			rec.Done = time.Since(t0)
-			mu.Lock()
-			records = append(records, rec)
-			if rec.Err != nil {
-				errs = append(errs, fmt.Errorf("event %s at %s: %w", e.ev.Name, e.at, rec.Err))
-			}
-			mu.Unlock()
-		}
-	}()
-	rep, err := loadgen.Run(ctx, plan, w.Doer(c.requests), c.load...)
-	stopTimeline()
-	wg.Wait()
+	events := make([]sim.Event, len(c.events))
+	for i, e := range c.events {
+		events[i] = sim.Event{At: e.at, Name: e.ev.Name, Apply: e.ev.Apply}
+	}
+	rep, records, err := w.Play(ctx, plan, w.Doer(c.requests), events, nil, c.load...)
 	if c.record != nil {
 		*c.record = append(*c.record, records...)
+	}
+	var errs []error
+	for _, rec := range records {
+		if rec.Err != nil {
+			errs = append(errs, fmt.Errorf("event %s at %s: %w", rec.Name, rec.At, rec.Err))
+		}
 	}
 	if err != nil {
 		errs = append(errs, fmt.Errorf("drive: %w", err))
