@@ -3,5 +3,5 @@
 // drawing (forward and reverse), a crash and a partition under load, an
 // external proxy (nginx, skipped when it is not installed) and scenario files
 // run as specs.
-// It has no code of its own; `go test ./examples` runs it.
+// It has no code of its own; `go test ./sim/simtest/examples` runs it.
 package examples
