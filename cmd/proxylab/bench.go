@@ -35,6 +35,7 @@ type benchFlags struct {
 	backendAddr      string
 	noPin, noTunnel  bool
 	idleConns        int
+	streams          int
 	jsonOut          bool
 	report           string
 	benchfmt         string
@@ -114,6 +115,7 @@ format, so that two runs compare with benchstat (Mann-Whitney U). Progress goes 
 	fl.StringVar(&f.backendAddr, "backend-addr", "", "backend listen address HOST:PORT (default 127.0.0.1:0)")
 	fl.BoolVar(&f.noPin, "no-pin", false, "do not pin the proxy and the load to separate cores")
 	fl.BoolVar(&f.noTunnel, "no-tunnel", false, "skip the CONNECT throughput figure")
+	fl.IntVar(&f.streams, "tunnel-streams", 1, "CONNECT figure: bulk streams sent at once")
 	fl.IntVar(&f.idleConns, "idle-conns", 0, "idle keep-alive client connections to hold through each proxy for the memory figure (0 skips it)")
 	fl.BoolVar(&f.jsonOut, "json", false, "print the result as JSON instead of text")
 	fl.StringVar(&f.report, "report", "", "write an HTML report (index.html) and bench.json to DIR")
@@ -127,7 +129,7 @@ func (f *benchFlags) config(c *cobra.Command) (bench.Config, error) {
 	cfg := bench.Config{
 		Duration: f.duration, Warmup: f.warmup, Connections: f.connections, Reps: f.reps,
 		Backend: f.backend, BackendAddr: f.backendAddr, NoPin: f.noPin, NoTunnel: f.noTunnel,
-		IdleConns: f.idleConns, Builtins: []string{},
+		IdleConns: f.idleConns, TunnelStreams: f.streams, Builtins: []string{},
 	}
 	if f.duration <= 0 {
 		return cfg, usageErrorf("--duration %s: want a positive duration such as 5s", f.duration)
@@ -143,6 +145,9 @@ func (f *benchFlags) config(c *cobra.Command) (bench.Config, error) {
 	}
 	if f.reps <= 0 {
 		return cfg, usageErrorf("--reps %d: want a positive number of repetitions", f.reps)
+	}
+	if f.streams <= 0 {
+		return cfg, usageErrorf("--tunnel-streams %d: want a positive number of streams", f.streams)
 	}
 	if f.idleConns < 0 {
 		return cfg, usageErrorf("--idle-conns %d: want a number ≥ 0", f.idleConns)

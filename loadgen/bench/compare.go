@@ -8,7 +8,7 @@ func (r *runner) result() *Result {
 		Setup: Setup{
 			Duration: r.cfg.Duration, Warmup: r.cfg.Warmup, Connections: r.cfg.Connections, Reps: r.cfg.Reps,
 			Rate: r.rate, Body: r.cfg.Body, Backend: r.cfg.Backend, BackendAddr: r.backend.addr,
-			IdleConns: r.cfg.IdleConns,
+			IdleConns: r.cfg.IdleConns, Streams: r.cfg.TunnelStreams,
 		},
 		Skipped: r.skipped,
 	}

@@ -79,6 +79,9 @@ type Config struct {
 	// NoTunnel skips the CONNECT throughput figure; false measures it for
 	// every forward proxy and direct.
 	NoTunnel bool
+	// TunnelStreams is the number of bulk streams sent at once for the
+	// CONNECT figure; 0 means 1.
+	TunnelStreams int
 	// Proxylab is the proxylab executable that runs the built-in proxies as
 	// children; "" means this process's own executable.
 	Proxylab string
@@ -102,6 +105,9 @@ func (c Config) normalized() Config {
 	}
 	if c.Reps == 0 {
 		c.Reps = DefaultReps
+	}
+	if c.TunnelStreams == 0 {
+		c.TunnelStreams = 1
 	}
 	if c.Builtins == nil {
 		c.Builtins = []string{Reverse, Forward}
@@ -133,6 +139,9 @@ func (c Config) Validate() error {
 	}
 	if c.Body < 0 {
 		bad("body %d: want a size ≥ 0 in bytes", c.Body)
+	}
+	if c.TunnelStreams < 0 || c.TunnelStreams > 256 {
+		bad("tunnel streams %d: want 1 to 256 (0 means 1)", c.TunnelStreams)
 	}
 	if c.IdleConns < 0 {
 		bad("idle conns %d: want a number ≥ 0", c.IdleConns)

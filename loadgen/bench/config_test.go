@@ -37,6 +37,8 @@ var _ = Describe("Config", func() {
 		Entry("backend off loopback", Config{BackendAddr: "0.0.0.0:9000"}, "want a loopback address"),
 		// Proxies listen on loopback.
 		Entry("host off loopback", Config{Host: "192.168.1.1"}, `host "192.168.1.1": want a loopback address`),
+		// The CONNECT figure opens every stream at once; a bound keeps it sane.
+		Entry("too many tunnel streams", Config{TunnelStreams: 1000}, "tunnel streams 1000: want 1 to 256"),
 		// Every problem is reported, not only the first.
 		Entry("two problems at once", Config{Reps: -1, Body: -5}, "body -5"),
 	)

@@ -100,14 +100,14 @@ func (r *runner) openRep(ctx context.Context, t *target) error {
 	return nil
 }
 
-// tunnelRep is one bulk stream through t's CONNECT tunnel (direct: straight
-// to the sink).
+// tunnelRep is one bulk transfer (Config.TunnelStreams streams at once)
+// through t's CONNECT tunnels (direct: straight to the sink).
 func (r *runner) tunnelRep(ctx context.Context, t *target) error {
 	var cpu0 time.Duration
 	if t.tree != nil {
 		cpu0, _ = t.tree.cpu()
 	}
-	n, elapsed, err := r.sink.stream(ctx, t.proxyAddr, r.tunnelDuration())
+	n, elapsed, err := r.sink.stream(ctx, t.proxyAddr, r.cfg.TunnelStreams, r.tunnelDuration())
 	if err != nil {
 		return fmt.Errorf("%s: %w", t.res.Name, err)
 	}

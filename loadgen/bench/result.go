@@ -52,6 +52,7 @@ type Setup struct {
 	Backend     string        `json:"backend"`
 	BackendAddr string        `json:"backend_addr"`
 	IdleConns   int           `json:"idle_conns,omitempty"`
+	Streams     int           `json:"tunnel_streams,omitempty"`
 }
 
 // SkippedTarget is a target that was not measured.
@@ -115,7 +116,8 @@ type Idle struct {
 	PerConn   int64 `json:"per_conn_bytes"` // (after-before)/held
 }
 
-// Tunnel is the CONNECT bulk figure: one stream, client to a TCP sink.
+// Tunnel is the CONNECT bulk figure: Setup.Streams streams at once, client
+// to a TCP sink.
 type Tunnel struct {
 	MBps Spread `json:"mb_per_s"` // 10^6 bytes per second
 	// CPUPerGB is the proxy's CPU ms per 10^9 bytes; empty when PID is 0.

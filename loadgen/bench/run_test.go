@@ -36,13 +36,14 @@ var _ = Describe("Run", func() {
 		BeforeAll(func(ctx SpecContext) {
 			var err error
 			res, err = Run(ctx, Config{
-				Duration:    200 * time.Millisecond,
-				Warmup:      100 * time.Millisecond,
-				Reps:        2,
-				Connections: 4,
-				IdleConns:   50,
-				NoPin:       true, // never pin the test process
-				Proxylab:    proxylabBin,
+				Duration:      200 * time.Millisecond,
+				Warmup:        100 * time.Millisecond,
+				Reps:          2,
+				Connections:   4,
+				IdleConns:     50,
+				TunnelStreams: 2,
+				NoPin:         true, // never pin the test process
+				Proxylab:      proxylabBin,
 			})
 			Expect(err).NotTo(HaveOccurred())
 		}, NodeTimeout(60*time.Second))
@@ -55,6 +56,7 @@ var _ = Describe("Run", func() {
 			}
 			Expect(names).To(Equal([]string{Direct, Reverse, Forward}))
 			Expect(res.Setup.Reps).To(Equal(2))
+			Expect(res.Setup.Streams).To(Equal(2))
 			Expect(res.Setup.Rate).To(BeNumerically(">", 0), "the open-loop rate comes from the slowest target")
 			Expect(res.Env.Cores).To(BeNumerically(">", 0))
 			Expect(res.Env.Pinned).To(BeFalse())

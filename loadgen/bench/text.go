@@ -43,7 +43,7 @@ func (r *Result) WriteText(w io.Writer) error {
 	}
 
 	if slices.ContainsFunc(r.Targets, func(t TargetResult) bool { return t.Tunnel != nil }) {
-		fmt.Fprintln(ew, "\nCONNECT tunnel, one bulk stream to a TCP sink (direct: plain TCP)")
+		fmt.Fprintf(ew, "\nCONNECT tunnel, %d bulk stream(s) to a TCP sink (direct: plain TCP)\n", max(s.Streams, 1))
 		tw = tabwriter.NewWriter(ew, 2, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "target\tMB/s\t×direct\tCPU ms/GB\t")
 		for _, t := range r.Targets {

@@ -86,10 +86,42 @@ func (s *sink) close(context.Context) error {
 	return nil
 }
 
-// stream sends bulk data for d to the sink, directly or through a CONNECT
-// tunnel of the forward proxy at proxyAddr, and returns the bytes the sink
-// received meanwhile and the time it took.
-func (s *sink) stream(ctx context.Context, proxyAddr string, d time.Duration) (int64, time.Duration, error) {
+// stream sends bulk data for d to the sink on `streams` connections at once,
+// directly or each through a CONNECT tunnel of the forward proxy at
+// proxyAddr, and returns the bytes the sink received meanwhile and the time
+// it took.
+func (s *sink) stream(ctx context.Context, proxyAddr string, streams int, d time.Duration) (int64, time.Duration, error) {
+	conns := make([]net.Conn, 0, streams)
+	defer func() {
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	}()
+	for range streams {
+		c, err := s.open(ctx, proxyAddr)
+		if err != nil {
+			return 0, 0, err
+		}
+		conns = append(conns, c)
+	}
+	before := s.bytes.Load()
+	start := time.Now()
+	end := start.Add(d)
+	errs := make([]error, len(conns))
+	var wg sync.WaitGroup
+	for i, c := range conns {
+		wg.Go(func() { errs[i] = pump(ctx, c, end) })
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if err := errors.Join(errs...); err != nil {
+		return 0, 0, err
+	}
+	return s.bytes.Load() - before, elapsed, nil
+}
+
+// open connects to the sink, through a CONNECT tunnel when proxyAddr is set.
+func (s *sink) open(ctx context.Context, proxyAddr string) (net.Conn, error) {
 	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	var dialer net.Dialer
@@ -100,35 +132,36 @@ func (s *sink) stream(ctx context.Context, proxyAddr string, d time.Duration) (i
 	}
 	c, err := dialer.DialContext(dctx, "tcp", dial)
 	if err != nil {
-		return 0, 0, fmt.Errorf("tunnel: dial %s: %w", dial, err)
+		return nil, fmt.Errorf("tunnel: dial %s: %w", dial, err)
 	}
-	defer c.Close()
 	if proxyAddr != "" {
 		if err := connectThrough(c, target); err != nil {
-			return 0, 0, err
+			_ = c.Close()
+			return nil, err
 		}
 	}
+	return c, nil
+}
+
+// pump writes to c until end, or until ctx is done.
+func pump(ctx context.Context, c net.Conn, end time.Time) error {
 	buf := make([]byte, tunnelBuf)
-	before := s.bytes.Load()
-	start := time.Now()
-	end := start.Add(d)
 	_ = c.SetWriteDeadline(end)
 	stop := context.AfterFunc(ctx, func() { _ = c.SetWriteDeadline(time.Now()) })
 	defer stop()
 	for time.Now().Before(end) {
 		if _, err := c.Write(buf); err != nil {
-			if errors.Is(err, net.ErrClosed) || ctx.Err() != nil {
-				return 0, 0, ctx.Err()
+			if ctx.Err() != nil {
+				return ctx.Err()
 			}
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
-				break
+				return nil
 			}
-			return 0, 0, fmt.Errorf("tunnel: write: %w", err)
+			return fmt.Errorf("tunnel: write: %w", err)
 		}
 	}
-	elapsed := time.Since(start)
-	return s.bytes.Load() - before, elapsed, nil
+	return nil
 }
 
 // connectThrough asks the proxy on c for a tunnel to target.
