@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"strconv"
 
 	"golang.org/x/sys/unix"
@@ -41,6 +42,9 @@ func newPinning(want bool) (*pinning, error) {
 	var all unix.CPUSet
 	if err := unix.SchedGetaffinity(0, &all); err != nil || all.Count() < 2 || !all.IsSet(loadCore) || !all.IsSet(proxyCore) {
 		return p, nil
+	}
+	if _, err := exec.LookPath("taskset"); err != nil {
+		return p, nil // util-linux is missing: run unpinned (Env.Pinned says so)
 	}
 	var load unix.CPUSet
 	load.Set(loadCore)
