@@ -3,6 +3,7 @@ package conformance
 import (
 	"fmt"
 	"net/http"
+	"sort"
 	"strings"
 )
 
@@ -40,7 +41,20 @@ func Catalogue() []*Case {
 	out = append(out, http2Cases()...)
 	out = append(out, accessCases()...)
 	out = append(out, upstreamCases()...)
+	sort.SliceStable(out, func(i, j int) bool { return caseOrder(out[i].ID) < caseOrder(out[j].ID) })
 	return out
+}
+
+// caseOrder sorts "3" before "3b" before "10".
+func caseOrder(id string) int {
+	n, i := 0, 0
+	for ; i < len(id) && id[i] >= '0' && id[i] <= '9'; i++ {
+		n = n*10 + int(id[i]-'0')
+	}
+	if i < len(id) {
+		return n*100 + int(id[i]-'a') + 1
+	}
+	return n * 100
 }
 
 // Find returns the case with id, or nil.
