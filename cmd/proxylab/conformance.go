@@ -13,7 +13,7 @@ import (
 
 type conformanceFlags struct {
 	reverse, forward string
-	self             bool
+	self, h2c        bool
 	origin, host     string
 	originAuthority  string
 	tunnel, auth     string
@@ -68,6 +68,7 @@ Exit status: 0 when no case fails, 1 when one does, 2 for a bad flag.`,
 	fl.StringVar(&f.tunnel, "tunnel", "", "CONNECT target the forward proxy allows and that leads to the origin (turns on the tunnel cases)")
 	fl.StringVar(&f.auth, "auth", "", "user:pass the forward proxy requires (turns on the 407 case)")
 	fl.StringVar(&f.canary, "canary", "127.0.0.1:0", "loopback address of the canary a forward proxy must never dial; \"off\" for none")
+	fl.BoolVar(&f.h2c, "h2c", false, "the proxy also serves cleartext HTTP/2 with prior knowledge (turns on the HTTP/2 cases)")
 	fl.StringSliceVar(&f.cases, "case", nil, "run only these case ids (e.g. 1,6b,28)")
 	fl.IntVar(&f.headerLimit, "header-limit", 0, "request header bytes the proxy refuses beyond (default 64 KiB)")
 	fl.Int64Var(&f.bodyLimit, "body-limit", 0, "request body bytes the proxy refuses beyond (turns on the body-limit cases)")
@@ -171,7 +172,7 @@ func conformanceExternal(c *cobra.Command, f *conformanceFlags, cases []*conform
 	defer origin.Close()
 	cfg := conformance.Config{
 		Mode: mode, Proxy: u.Host, Origin: origin, Host: f.host, OriginAuthority: f.originAuthority,
-		TunnelAuthority: f.tunnel, Auth: f.auth, HeaderLimit: f.headerLimit, BodyLimit: f.bodyLimit,
+		TunnelAuthority: f.tunnel, Auth: f.auth, HeaderLimit: f.headerLimit, BodyLimit: f.bodyLimit, H2C: f.h2c,
 		UpstreamHeaderTimeout: f.upstreamTimeout, ClientHeaderTimeout: f.clientHeader, ClientBodyTimeout: f.clientBody,
 	}
 	if mode == conformance.Forward && f.canary != "off" {

@@ -61,6 +61,7 @@ func StartBuiltin(mode Mode, origin *Origin, canary *Canary) (*Builtin, error) {
 			Timeouts: reverse.TimeoutsConfig{ResponseHeader: BuiltinUpstreamWait, ClientHeader: BuiltinClientHeader,
 				ClientBody: BuiltinClientBody},
 			Limits: reverse.LimitsConfig{MaxBodyBytes: BuiltinBodyLimit},
+			H2C:    true,
 		}
 		p, err := reverse.New(cfg)
 		if err != nil {
@@ -69,7 +70,7 @@ func StartBuiltin(mode Mode, origin *Origin, canary *Canary) (*Builtin, error) {
 		}
 		b.srv = proxy.NewServer(p, cfg.ServerConfig())
 		b.close = p.Close
-		b.Config = Config{Mode: Reverse, Host: BuiltinHost, UpstreamHeaderTimeout: BuiltinUpstreamWait,
+		b.Config = Config{Mode: Reverse, Host: BuiltinHost, H2C: true, UpstreamHeaderTimeout: BuiltinUpstreamWait,
 			ClientHeaderTimeout: BuiltinClientHeader, ClientBodyTimeout: BuiltinClientBody, BodyLimit: BuiltinBodyLimit}
 	case Forward:
 		ip, _, _ := net.SplitHostPort(origin.Addr())

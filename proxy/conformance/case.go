@@ -75,6 +75,7 @@ const (
 	NeedHeaderTimeout  Need = "the proxy's upstream response-header timeout"
 	NeedClientTimeouts Need = "the proxy's client header and body timeouts"
 	NeedBodyLimit      Need = "the proxy's request body limit"
+	NeedH2C            Need = "that the proxy serves cleartext HTTP/2 (prior knowledge)"
 )
 
 // Expect is what a conforming proxy does with a case. Zero fields check

@@ -74,11 +74,49 @@ func http2Cases() []*Case {
 		return &Case{ID: id, Title: title, Why: why, Modes: both,
 			NotApplicable: map[Mode]string{Reverse: na, Forward: na}}
 	}
+	h1only := map[Mode]string{Forward: "the forward proxy serves HTTP/1.1 only"}
 	return []*Case{
 		mk("23", "HTTP/2 rapid reset", "CVE-2023-44487: streams opened and reset at once cost the server work"),
 		mk("24", "HTTP/2 CONTINUATION flood", "CVE-2023-45288: endless header frames exhaust memory"),
-		mk("25", "HTTP/2 connection-specific headers", "connection, transfer-encoding, te: gzip must never cross"),
-		mk("26", "HTTP/2 :authority versus host", ":authority wins; a bad :path or :scheme is refused"),
+		{ID: "25", Title: "HTTP/2 request with connection, keep-alive, transfer-encoding, te: gzip", Modes: reverseOnly,
+			NotApplicable: h1only, Needs: []Need{NeedH2C},
+			Why: "RFC 9113 §8.2.2 makes them malformed; a proxy that lets them reach an HTTP/1.1 origin " +
+				"hands it framing the client chose",
+			Probe: probeH2Connection,
+			Expect: Expect{Forwarded: AtMost(1), Check: func(o *Observation) []string {
+				if o.Status() != 200 {
+					return h2Refused(o)
+				}
+				var out []string
+				for _, rc := range o.Received {
+					for _, h := range []string{"Connection", "Keep-Alive", "Transfer-Encoding"} {
+						if rc.Header.Get(h) != "" {
+							out = append(out, h+" reached the origin")
+						}
+					}
+					if te := rc.Header.Get("Te"); te != "" && te != "trailers" {
+						out = append(out, "TE: "+te+" reached the origin")
+					}
+				}
+				return out
+			}}},
+		{ID: "26", Title: "HTTP/2 :authority differs from host", Modes: reverseOnly, NotApplicable: h1only,
+			Needs: []Need{NeedH2C},
+			Why:   "RFC 9113 §8.3.1: :authority wins; routing on one and forwarding the other splits them",
+			Probe: probeH2Authority,
+			Expect: Expect{Status: []int{200}, Forwarded: Exactly(1), Check: func(o *Observation) []string {
+				for _, rc := range o.Received {
+					if rc.Host == "other.invalid" {
+						return []string{"the origin got Host other.invalid instead of :authority"}
+					}
+				}
+				return nil
+			}}},
+		{ID: "26b", Title: "HTTP/2 :path without a leading slash", Modes: reverseOnly, NotApplicable: h1only,
+			Needs:  []Need{NeedH2C},
+			Why:    "a malformed :path reaches routing and logs as given",
+			Probe:  probeH2BadPath,
+			Expect: Expect{Forwarded: None(), Check: h2Refused}},
 	}
 }
 

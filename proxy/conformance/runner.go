@@ -59,6 +59,9 @@ type Config struct {
 	// for reading a client's headers and whole request. Zero in either
 	// turns the slow-client cases off.
 	ClientHeaderTimeout, ClientBodyTimeout time.Duration
+	// H2C says the proxy also serves cleartext HTTP/2 with prior knowledge
+	// on Proxy. False turns the HTTP/2 cases off.
+	H2C bool
 	// Timeout bounds the wait for a response. Zero means DefaultTimeout.
 	Timeout time.Duration
 	// CloseWait is how long the runner waits after the last response to see
@@ -123,6 +126,8 @@ func (c Config) has(n Need) bool {
 		return c.ClientHeaderTimeout > 0 && c.ClientBodyTimeout > 0
 	case NeedBodyLimit:
 		return c.BodyLimit > 0
+	case NeedH2C:
+		return c.H2C
 	}
 	return false
 }
