@@ -154,6 +154,50 @@ var _ = Describe("Run", func() {
 			Expect(res.Targets).To(HaveLen(1))
 			Expect(log.String()).To(ContainSubstring("apt-get install squid"))
 			Expect(res.Setup.Rate).To(BeZero(), "a negative Rate skips the open loop")
+			var text bytes.Buffer
+			Expect(res.WriteText(&text)).To(Succeed())
+			Expect(text.String()).To(ContainSubstring("skipped squid: squid is not installed"))
+		}, SpecTimeout(30*time.Second))
+	})
+
+	When("peers are installed", func() {
+		It("should start each one from its template, measure it and stop it", func(ctx SpecContext) {
+			var installed []string
+			for _, name := range Peers() {
+				if p, _ := LookupPeer(name); func() bool { _, err := exec.LookPath(p.Program); return err == nil }() {
+					installed = append(installed, name)
+				}
+			}
+			if len(installed) == 0 {
+				Skip("no peer installed (apt-get install nginx-light haproxy caddy squid tinyproxy)")
+			}
+			cfg.Builtins, cfg.Peers, cfg.IdleConns, cfg.Rate, cfg.Reps = []string{}, installed, 0, -1, 1
+			res, err := Run(ctx, cfg)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(res.Skipped).To(BeEmpty())
+			for _, name := range installed {
+				t, ok := res.Target(name)
+				Expect(ok).To(BeTrue(), name)
+				Expect(t.Kind).To(Equal(KindPeer))
+				Expect(t.Errors).To(BeZero(), name)
+				Expect(t.ReqPerSec.Median).To(BeNumerically(">", 0), name)
+				Expect(t.PID).To(BeNumerically(">", 0), "%s: found by its listening port", name)
+				Expect(t.CPUPerReq.Median).To(BeNumerically(">", 0), name)
+				if t.Mode == Forward {
+					Expect(t.Tunnel).NotTo(BeNil(), name)
+					Expect(t.Tunnel.MBps.Median).To(BeNumerically(">", 0), name)
+				}
+				Eventually(func() error { return syscall.Kill(t.PID, 0) }).Should(MatchError(syscall.ESRCH), name)
+			}
+		}, SpecTimeout(60*time.Second))
+	})
+
+	When("the nginx backend is asked for and nginx is not installed", func() {
+		It("should say how to install it", func(ctx SpecContext) {
+			cfg.Backend = BackendNginx
+			missing := func(string) (string, error) { return "", exec.ErrNotFound }
+			_, err := Run(ctx, cfg, WithLookPath(missing))
+			Expect(err).To(MatchError(ContainSubstring("apt-get install nginx-light")))
 		}, SpecTimeout(30*time.Second))
 	})
 
