@@ -69,15 +69,24 @@ func slowCases() []*Case {
 }
 
 func http2Cases() []*Case {
-	na := "HTTP/2 frames: the raw runner speaks HTTP/1.1; run h2spec against an h2c listener (docs/SECURITY.md)"
-	mk := func(id, title, why string) *Case {
-		return &Case{ID: id, Title: title, Why: why, Modes: both,
-			NotApplicable: map[Mode]string{Reverse: na, Forward: na}}
-	}
 	h1only := map[Mode]string{Forward: "the forward proxy serves HTTP/1.1 only"}
 	return []*Case{
-		mk("23", "HTTP/2 rapid reset", "CVE-2023-44487: streams opened and reset at once cost the server work"),
-		mk("24", "HTTP/2 CONTINUATION flood", "CVE-2023-45288: endless header frames exhaust memory"),
+		{ID: "23", Title: "HTTP/2 rapid reset (1,000 streams opened and cancelled)", Modes: reverseOnly,
+			NotApplicable: h1only, Needs: []Need{NeedH2C},
+			Why:    "CVE-2023-44487: streams opened and reset at once cost the server work the client never waits for",
+			Probe:  probeH2RapidReset,
+			Expect: Expect{Check: servedAfter}},
+		{ID: "24", Title: "HTTP/2 CONTINUATION flood (a header block that never ends)", Modes: reverseOnly,
+			NotApplicable: h1only, Needs: []Need{NeedH2C},
+			Why:   "CVE-2023-45288: header frames without END_HEADERS exhaust memory and CPU",
+			Probe: probeH2Continuation,
+			Expect: Expect{Forwarded: None(), Check: func(o *Observation) []string {
+				out := servedAfter(o)
+				if !o.Closed {
+					out = append(out, "the proxy read 16 MiB of header block without closing")
+				}
+				return out
+			}}},
 		{ID: "25", Title: "HTTP/2 request with connection, keep-alive, transfer-encoding, te: gzip", Modes: reverseOnly,
 			NotApplicable: h1only, Needs: []Need{NeedH2C},
 			Why: "RFC 9113 §8.2.2 makes them malformed; a proxy that lets them reach an HTTP/1.1 origin " +

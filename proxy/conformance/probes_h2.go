@@ -118,3 +118,101 @@ func probeH2BadPath(ctx context.Context, s *Session) (*Observation, error) {
 	return s.h2Request(ctx, []h2Field{{":method", "GET"}, {":scheme", "http"}, {":authority", s.cfg.Host},
 		{":path", "c/" + s.c.ID + "/no-slash"}})
 }
+
+// h2Conn opens a prior-knowledge HTTP/2 connection and sends SETTINGS.
+func (s *Session) h2Conn(ctx context.Context) (*http2.Framer, func(), error) {
+	c, err := s.Dial(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	c.SetDeadline(time.Now().Add(s.cfg.Timeout))
+	io.WriteString(c, http2.ClientPreface)
+	fr := http2.NewFramer(c, c)
+	fr.WriteSettings()
+	return fr, func() { stop(); c.Close() }, nil
+}
+
+// afterwards checks the proxy still serves a plain HTTP/1.1 request.
+func (s *Session) afterwards(ctx context.Context, o *Observation) (*Observation, error) {
+	// Its own path (/c/<id>-after), so the origin does not count it for the case.
+	next, err := s.Exchange(ctx, s.Fill("GET {target}-after HTTP/1.1\r\nHost: {host}\r\n{auth}\r\n"))
+	if err != nil {
+		return nil, err
+	}
+	o.Responses = append(o.Responses, next.Responses...)
+	return o, nil
+}
+
+const floodStreams = 1000
+
+func probeH2RapidReset(ctx context.Context, s *Session) (*Observation, error) {
+	fr, done, err := s.h2Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var block bytes.Buffer
+	enc := hpack.NewEncoder(&block)
+	o := &Observation{}
+	sent := 0
+	for i := range floodStreams {
+		block.Reset()
+		for _, f := range s.h2Base() {
+			v := f.value
+			if f.name == ":path" {
+				v += "?do=" + DoSleep + "&for=100ms"
+			}
+			enc.WriteField(hpack.HeaderField{Name: f.name, Value: v})
+		}
+		id := uint32(2*i + 1)
+		if fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: block.Bytes(), EndStream: true,
+			EndHeaders: true}) != nil || fr.WriteRSTStream(id, http2.ErrCodeCancel) != nil {
+			break
+		}
+		sent++
+	}
+	o.Notes = append(o.Notes, fmt.Sprintf("%d streams opened and reset", sent))
+	done()
+	return s.afterwards(ctx, o)
+}
+
+func probeH2Continuation(ctx context.Context, s *Session) (*Observation, error) {
+	fr, done, err := s.h2Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	var block bytes.Buffer
+	enc := hpack.NewEncoder(&block)
+	for _, f := range s.h2Base() {
+		enc.WriteField(hpack.HeaderField{Name: f.name, Value: f.value})
+	}
+	o := &Observation{}
+	if fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block.Bytes(), EndStream: true}) != nil {
+		o.Closed = true
+		return s.afterwards(ctx, o)
+	}
+	junk := bytes.Repeat([]byte{0x40, 0x01, 'x', 0x01, 'y'}, 200) // literal "x: y" fields, 1000 bytes a frame
+	sent := 0
+	for ; sent < 16<<10; sent++ { // up to 16 MiB of header block
+		if fr.WriteContinuation(1, false, junk) != nil {
+			o.Closed = true
+			break
+		}
+	}
+	o.Notes = append(o.Notes, fmt.Sprintf("%d CONTINUATION frames (%d KiB) written before the proxy stopped reading",
+		sent, sent*len(junk)>>10))
+	return s.afterwards(ctx, o)
+}
+
+// servedAfter requires the last response (the plain request sent after an
+// attack) to be a 200 from the origin.
+func servedAfter(o *Observation) []string {
+	if len(o.Responses) == 0 {
+		return []string{"nothing answered the request sent after the attack"}
+	}
+	if last := o.Responses[len(o.Responses)-1]; last.Status != 200 || !last.FromOrigin() {
+		return []string{fmt.Sprintf("the request sent after the attack got %d", last.Status)}
+	}
+	return nil
+}
