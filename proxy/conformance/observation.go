@@ -128,8 +128,9 @@ func (s *Session) Read(c net.Conn, method string, wait time.Duration) *Observati
 		}
 		o.Responses = append(o.Responses, r)
 		if resp.Close {
-			// The proxy said it will close: wait for the close itself.
-			c.SetReadDeadline(time.Now().Add(s.cfg.CloseWait))
+			// The proxy said it will close: wait for the close itself, as
+			// long as for a response (a loaded machine is slow, not wrong).
+			c.SetReadDeadline(time.Now().Add(s.cfg.Timeout))
 			_, err := br.Peek(1)
 			o.Closed = err != nil && !isTimeout(err)
 			if err == nil {
