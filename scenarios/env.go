@@ -56,6 +56,8 @@ type ServerView struct {
 	Answered func(code int) int `expr:"answered"`
 	// SawHeader counts the simulated requests it received carrying a header.
 	SawHeader func(name string) int `expr:"saw_header"`
+	// Latency is the client-measured latency of the requests it answered.
+	Latency LatencyView `expr:"latency"`
 }
 
 // ClientView is one client in expectations: client("cli1").success_rate.

@@ -72,6 +72,9 @@ func newEnv(w *sim.World, sc *Scenario, rep *loadgen.Report, events []EventRecor
 				return 0
 			},
 			SawHeader: func(h string) int { return sawHeader(receipts[name], h) },
+			Latency: window(entries, func(e sim.Entry) bool {
+				return e.Outcome != nil && e.Outcome.Server == name
+			}).Latency,
 		}
 		if total > 0 {
 			v.Share = float64(n) / float64(total)
