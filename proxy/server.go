@@ -47,6 +47,11 @@ type ServerConfig struct {
 	// H2C serves cleartext HTTP/2 (prior knowledge and Upgrade: h2c) beside
 	// HTTP/1.1. False means HTTP/1.1 only on plain listeners.
 	H2C bool `yaml:"h2c" json:"h2c"`
+	// LenientFraming turns off the framing check that Serve puts below
+	// net/http on plain listeners (framing.go). False (the default) answers
+	// 400 and closes on Content-Length with Transfer-Encoding, obs-fold,
+	// chunked HTTP/1.0 requests and malformed chunk extensions.
+	LenientFraming bool `yaml:"lenient_framing" json:"lenient_framing"`
 }
 
 // WithDefaults returns c with every zero field replaced by its default.
@@ -109,7 +114,7 @@ func NewServer(h http.Handler, cfg ServerConfig, opts ...ServerOption) *Server {
 		o(s)
 	}
 	s.srv = &http.Server{
-		Handler:           h,
+		Handler:           drainBound{h: h, d: cfg.ReadHeaderTimeout},
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		ReadTimeout:       cfg.ReadTimeout,
 		WriteTimeout:      cfg.WriteTimeout,
@@ -152,6 +157,9 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.ln = ln
 	s.mu.Unlock()
+	if !s.cfg.LenientFraming {
+		ln = framingListener{Listener: ln, maxHeader: s.cfg.MaxHeaderBytes}
+	}
 	err := s.srv.Serve(ln)
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
@@ -159,7 +167,8 @@ func (s *Server) Serve(ln net.Listener) error {
 	return err
 }
 
-// ServeTLS is Serve with TLS (HTTP/2 negotiated by ALPN).
+// ServeTLS is Serve with TLS (HTTP/2 negotiated by ALPN). The framing check
+// does not run under TLS: net/http must see the *tls.Conn itself.
 func (s *Server) ServeTLS(ln net.Listener, certFile, keyFile string) error {
 	s.mu.Lock()
 	s.ln = ln
