@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/proxylab/proxylab/proxy"
 )
 
 // clientRates holds one token bucket per client IP.
@@ -121,10 +123,11 @@ func (c *limitConn) Close() error {
 	return err
 }
 
-// rawConn returns the connection under the proxy's own limitConn wrapper
-// (only that one: a *tls.Conn must never be unwrapped), so tunnels can use
-// splice(2) between raw TCP sockets.
+// rawConn returns the connection under the server's framing check and the
+// proxy's own limitConn wrapper (only those: a *tls.Conn must never be
+// unwrapped), so tunnels can use splice(2) between raw TCP sockets.
 func rawConn(c net.Conn) net.Conn {
+	c = proxy.Unframed(c)
 	if lc, ok := c.(*limitConn); ok {
 		return lc.Conn
 	}
