@@ -93,11 +93,19 @@ func LoadAll(paths ...string) ([]*Scenario, error) {
 
 // Parse reads a scenario from data; name is used in error messages. Every
 // problem found is reported, each as file:line:col: message.
-func Parse(name string, data []byte) (*Scenario, error) {
+func Parse(name string, data []byte) (sc *Scenario, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			// The YAML library panics on some broken anchors, aliases and
+			// tags (found by FuzzParse); a file gets a problem, never a crash.
+			sc, err = nil, Problems{{File: name, Pos: Pos{Line: 1, Col: 1},
+				Msg: fmt.Sprintf("the YAML could not be read (%v); look for a stray anchor (&), alias (*) or tag (!)", r)}}
+		}
+	}()
 	c := &collector{file: name, pos: positions{}}
 	f, err := parser.ParseBytes(data, 0)
 	if err != nil {
-		c.list = append(c.list, yamlProblem(name, err))
+		c.list = append(c.list, yamlProblem(name, err, Pos{Line: 1, Col: 1}))
 		return nil, c.err()
 	}
 	if len(f.Docs) == 0 || f.Docs[0].Body == nil {
@@ -114,7 +122,7 @@ func Parse(name string, data []byte) (*Scenario, error) {
 	}
 	c.pos[""] = posOf(root)
 
-	sc := &Scenario{File: name}
+	sc = &Scenario{File: name}
 	proxyNode, mode := findProxy(root, c)
 	sc.Proxy.Mode = mode
 	walkRoot(root, mode, c)
@@ -124,12 +132,12 @@ func Parse(name string, data []byte) (*Scenario, error) {
 		return nil, c.err()
 	}
 	if err := yaml.UnmarshalWithOptions(data, sc); err != nil {
-		c.list = append(c.list, yamlProblem(name, err))
+		c.list = append(c.list, yamlProblem(name, err, c.pos[""]))
 		return nil, c.err()
 	}
 	if proxyNode != nil {
 		if err := decodeProxy(proxyNode, &sc.Proxy); err != nil {
-			c.list = append(c.list, yamlProblem(name, err))
+			c.list = append(c.list, yamlProblem(name, err, c.pos[""]))
 			return nil, c.err()
 		}
 	}
@@ -226,15 +234,17 @@ func decodeProxy(n ast.Node, p *ProxySpec) error {
 	return yaml.NodeToValue(n, p.Reverse)
 }
 
-// yamlProblem turns a YAML library error into a positioned problem.
-func yamlProblem(file string, err error) Problem {
+// yamlProblem turns a YAML library error into a positioned problem; an error
+// that carries no token is placed at at (the document, when nothing nearer
+// is known).
+func yamlProblem(file string, err error, at Pos) Problem {
 	var ye yaml.Error
 	if errors.As(err, &ye) && ye.GetToken() != nil {
 		tk := ye.GetToken()
 		msg := ye.GetMessage()
 		return Problem{File: file, Pos: Pos{Line: tk.Position.Line, Col: tk.Position.Column}, Msg: friendly(msg)}
 	}
-	return Problem{File: file, Msg: fmt.Sprint(err)}
+	return Problem{File: file, Pos: at, Msg: fmt.Sprint(err)}
 }
 
 // friendly rewords the YAML library's messages where a user needs a hint.
