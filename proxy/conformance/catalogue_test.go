@@ -13,22 +13,11 @@ import (
 // knownFailures are cases a built-in proxy does not pass yet, with what is
 // missing. Their entries are pending, so the table still lists them.
 var knownFailures = map[conformance.Mode]map[string]string{
-	conformance.Reverse: {
-		// net/http drops Content-Length and keeps the connection open.
-		"1": "CL+TE needs a framing check below net/http",
-		// net/http unfolds obs-fold into the value.
-		"6": "obs-fold needs a framing check below net/http", "6b": "same", "6c": "same",
-		// net/http's chunked reader ignores chunk extensions, quotes and all.
-		"8b": "chunk extensions need a check below net/http",
-	},
-	conformance.Forward: {
-		"1": "CL+TE needs a framing check below net/http",
-		"6": "obs-fold needs a framing check below net/http", "6b": "same", "6c": "same",
-		"8b": "chunk extensions need a check below net/http",
-		// A refusal leaves the body unread; with no server read deadline,
-		// net/http waits to drain it for as long as the client trickles.
-		"21b": "refusals must close the connection (or drain under the body deadline)",
-	},
+	// None today. Cases 1, 6–6c and 8b (net/http hides CL+TE, obs-fold and
+	// chunk extensions from handlers) pass since proxy.Server checks framing
+	// below net/http; 21b since it bounds the drain of a refused body.
+	conformance.Reverse: {},
+	conformance.Forward: {},
 }
 
 // entries turns the catalogue into table entries for mode. Each entry's
