@@ -63,24 +63,37 @@ func (h *h1Client) handles(req *http.Request) bool {
 	return !up && !exp
 }
 
-func (h *h1Client) get(ctx context.Context, addr string) (*h1Conn, bool, error) {
+// probeAfter is how long a pooled connection may sit idle before even a
+// request that could be resent probes it: an upstream's idle timeout may
+// write a stray response (408) before it closes, which only the probe sees,
+// and idle timeouts are seconds long. Under load connections come back
+// within microseconds and skip the probe's syscall.
+const probeAfter = time.Second
+
+// get returns a pooled connection to addr (reused) or dials one. A pooled
+// connection is checked with alive() when probe is set or it sat idle for
+// probeAfter; the check is a syscall, run outside the lock so that it never
+// holds up other requests' gets.
+func (h *h1Client) get(ctx context.Context, addr string, probe bool) (*h1Conn, bool, error) {
 	now := time.Now()
-	h.mu.Lock()
-	list := h.idle[addr]
-	for len(list) > 0 {
+	for {
+		h.mu.Lock()
+		list := h.idle[addr]
+		if len(list) == 0 {
+			h.mu.Unlock()
+			break
+		}
 		pc := list[len(list)-1]
 		list[len(list)-1] = nil
-		list = list[:len(list)-1]
-		if h.idleTime > 0 && now.Sub(pc.idleAt) > h.idleTime || !pc.alive() {
+		h.idle[addr] = list[:len(list)-1]
+		h.mu.Unlock()
+		idle := now.Sub(pc.idleAt)
+		if h.idleTime > 0 && idle > h.idleTime || (probe || idle >= probeAfter) && !pc.alive() {
 			pc.c.Close()
 			continue
 		}
-		h.idle[addr] = list
-		h.mu.Unlock()
 		return pc, true, nil
 	}
-	h.idle[addr] = list
-	h.mu.Unlock()
 	c, err := h.dial(ctx, "tcp", addr)
 	if err != nil {
 		return nil, false, err
@@ -193,7 +206,11 @@ func (h *h1Client) roundTrip(req *http.Request) (*http.Response, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	pc, reused, err := h.get(ctx, req.URL.Host)
+	// RoundTrip resends an idempotent request without a body once when its
+	// pooled connection turns out dead, so such requests skip the liveness
+	// probe (one recvfrom each) on connections idle for less than probeAfter.
+	probe := !idempotent(req) || req.Body != nil && req.Body != http.NoBody
+	pc, reused, err := h.get(ctx, req.URL.Host, probe)
 	if err != nil {
 		return nil, err
 	}
