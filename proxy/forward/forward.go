@@ -225,6 +225,12 @@ func (p *Proxy) transportDial(toParent bool) func(ctx context.Context, network, 
 // built on first use and kept until Close.
 func (p *Proxy) transportFor(pol *policy, par *parentRoute) *http.Transport {
 	rht := pol.cfg.Timeouts.ResponseHeader
+	if par == nil {
+		// The common case skips building the key (two allocations per request).
+		if d := p.direct.Load(); d != nil && d.rht == rht {
+			return d.t
+		}
+	}
 	key := "direct " + rht.String()
 	var u *url.URL
 	if par != nil {
@@ -235,11 +241,22 @@ func (p *Proxy) transportFor(pol *policy, par *parentRoute) *http.Transport {
 		u = &c
 		key = c.String() + " " + rht.String()
 	}
-	if t, ok := p.transports.Load(key); ok {
-		return t.(*http.Transport)
+	actual, ok := p.transports.Load(key)
+	if !ok {
+		actual, _ = p.transports.LoadOrStore(key, p.newTransport(u, rht))
 	}
-	actual, _ := p.transports.LoadOrStore(key, p.newTransport(u, rht))
-	return actual.(*http.Transport)
+	t := actual.(*http.Transport)
+	if par == nil {
+		p.direct.Store(&directTransport{rht: rht, t: t})
+	}
+	return t
+}
+
+// directTransport caches the Transport of direct routes for one
+// response-header timeout; it is also in Proxy.transports, which Close walks.
+type directTransport struct {
+	rht time.Duration
+	t   *http.Transport
 }
 
 // countingBody counts request body bytes sent upstream. The Transport

@@ -116,6 +116,9 @@ func localAddrPort(ctx context.Context) netip.AddrPort {
 	if !ok {
 		return netip.AddrPort{}
 	}
+	if ta, ok := a.(*net.TCPAddr); ok { // no string round trip: two allocations per request
+		return unmapPort(ta.AddrPort())
+	}
 	ap, _ := netip.ParseAddrPort(a.String())
 	return unmapPort(ap)
 }

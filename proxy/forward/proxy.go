@@ -31,7 +31,8 @@ type Proxy struct {
 	log        *slog.Logger
 	metrics    *metrics
 	registry   *prometheus.Registry
-	transports sync.Map // "direct <timeout>" or "<parent URL> <timeout>" -> *http.Transport
+	transports sync.Map                        // "direct <timeout>" or "<parent URL> <timeout>" -> *http.Transport
+	direct     atomic.Pointer[directTransport] // the direct entry of transports, found without a key string
 	rates      *clientRates
 
 	conns       atomic.Int64
