@@ -4,8 +4,9 @@
 # a few seconds on loopback, through the reverse proxy and through the forward
 # proxy (-d). After each attack it checks that the proxy still answers and
 # that its open descriptors came back to where they were, and says how many
-# slow connections the proxy cut itself (the reverse proxy here cuts headers at
-# 2s and bodies at 4s; the forward proxy has a header deadline only).
+# slow connections the proxy cut itself (both proxies here cut headers at 2s and
+# bodies at 4s; neither has a write deadline, so -X shows what a slow reader
+# holds).
 #   scripts/slowhttptest.sh [SECONDS]    length of each attack, default 8
 #   CONNS=300 scripts/slowhttptest.sh    connections per attack, default 200
 # Reports (HTML and CSV) land in ${OUT:-slowhttptest-report}/. Skips with exit
@@ -63,7 +64,7 @@ YAML
 cat >"$work/forward.yaml" <<YAML
 open: true
 allow_nets: [127.0.0.1/32]
-timeouts: {client_header: 2s}
+timeouts: {client_header: 2s, client_body: 4s}
 YAML
 reverse="$(start reverse proxy reverse --config "$work/reverse.yaml" --listen 127.0.0.1:0)"
 forward="$(start forward proxy forward --config "$work/forward.yaml" --listen 127.0.0.1:0)"
