@@ -7,8 +7,8 @@
 # slow connections the proxy cut itself (both proxies here cut headers at 2s and
 # bodies at 4s; neither has a write deadline, so -X shows what a slow reader
 # holds).
-#   scripts/slowhttptest.sh [SECONDS]    length of each attack, default 8
-#   CONNS=300 scripts/slowhttptest.sh    connections per attack, default 200
+#   .ci/slowhttptest.sh [SECONDS]    length of each attack, default 8
+#   CONNS=300 .ci/slowhttptest.sh    connections per attack, default 200
 # Reports (HTML and CSV) land in ${OUT:-slowhttptest-report}/. Skips with exit
 # 0 when slowhttptest is not installed (apt-get install slowhttptest).
 set -euo pipefail
