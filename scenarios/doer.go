@@ -1,10 +1,9 @@
 package scenarios
 
 import (
+	"bytes"
 	"context"
-	"math/rand/v2"
 	"net/http"
-	"strings"
 	"sync"
 
 	"github.com/proxylab/proxylab/loadgen"
@@ -21,16 +20,21 @@ type doer struct {
 	trace  *tracer
 
 	mu      sync.Mutex
-	servers []string // the servers a forward world's URLs rotate over now
-	bodies  map[int64][]byte
+	servers []string        // the servers a forward world's URLs rotate over now
+	bodies  map[Size][]byte // request bodies by size, built once, read-only after
 }
 
 var _ loadgen.Doer = (*doer)(nil)
 
 func newDoer(w *sim.World, sc *Scenario, seed uint64, tr *tracer) *doer {
-	d := &doer{world: w, sc: sc, seed: seed, phases: map[string]PhaseSpec{}, trace: tr, bodies: map[int64][]byte{}}
+	d := &doer{world: w, sc: sc, seed: seed, phases: map[string]PhaseSpec{}, trace: tr, bodies: map[Size][]byte{}}
 	for _, p := range sc.Load {
 		d.phases[p.Phase] = p
+		for _, r := range p.Requests {
+			if r.Body > 0 && d.bodies[r.Body] == nil {
+				d.bodies[r.Body] = bytes.Repeat([]byte("p"), int(r.Body))
+			}
+		}
 	}
 	d.servers = w.ServerNames()
 	return d
@@ -55,31 +59,16 @@ func (d *doer) serverRemoved(name string) {
 	d.servers = out
 }
 
-func (d *doer) body(n int64) []byte {
-	if n <= 0 {
-		return nil
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	b, ok := d.bodies[n]
-	if !ok {
-		b = []byte(strings.Repeat("p", int(n)))
-		d.bodies[n] = b
-	}
-	return b
-}
-
 // Do picks a client and a request kind for the slot, sends it and reports it.
 func (d *doer) Do(ctx context.Context, s loadgen.Slot) loadgen.Result {
 	ph := d.phases[s.Phase]
-	rng := rand.New(rand.NewPCG(d.seed, s.Seq))
 	clients := ph.Clients
 	if len(clients) == 0 {
 		clients = d.sc.ClientNames()
 	}
 	cname := clients[s.Seq%uint64(len(clients))]
-	rs := pick(ph.Requests, rng)
-	req := client.Request{Method: rs.Method, URL: d.url(cname, rs, s.Seq), Body: d.body(int64(rs.Body))}
+	rs := pick(ph.Requests, mix(d.seed, s.Seq))
+	req := client.Request{Method: rs.Method, URL: d.url(cname, rs, s.Seq), Body: d.bodies[rs.Body]}
 	if len(rs.Headers) > 0 {
 		req.Header = http.Header{}
 		for k, v := range rs.Headers {
@@ -103,14 +92,7 @@ func (d *doer) Do(ctx context.Context, s loadgen.Slot) loadgen.Result {
 	if d.trace != nil {
 		d.trace.done(out)
 	}
-	return loadgen.Result{
-		Start:  out.Start,
-		Raw:    out.Latency,
-		Status: out.Status,
-		Err:    string(out.ErrKind),
-		Bytes:  out.Bytes,
-		Tags:   loadgen.Tags{Client: cname, Server: out.Server},
-	}
+	return sim.Result(out)
 }
 
 // url builds the URL of one request: a reverse world's proxy address with the
@@ -138,22 +120,32 @@ func (d *doer) url(cname string, rs RequestSpec, seq uint64) string {
 	return d.world.TargetURL(cname, srv) + path
 }
 
+// mix draws the number that picks slot seq's request kind: a function of
+// (seed, seq) alone, so the same seed gives the same requests in the same
+// order whatever the timing (splitmix64).
+func mix(seed, seq uint64) uint64 {
+	x := seed ^ (seq+1)*0x9e3779b97f4a7c15
+	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
+	x = (x ^ x>>27) * 0x94d049bb133111eb
+	return x ^ x>>31
+}
+
 // pick chooses a request kind by weight (an empty mix is GET /).
-func pick(mix []RequestSpec, rng *rand.Rand) RequestSpec {
-	if len(mix) == 0 {
+func pick(kinds []RequestSpec, draw uint64) RequestSpec {
+	if len(kinds) == 0 {
 		return RequestSpec{Method: http.MethodGet, Path: "/"}
 	}
 	total := 0
-	for _, r := range mix {
+	for _, r := range kinds {
 		total += weightOf(r)
 	}
-	n := rng.IntN(total)
-	for _, r := range mix {
+	n := int(draw % uint64(total))
+	for _, r := range kinds {
 		if n -= weightOf(r); n < 0 {
 			return r
 		}
 	}
-	return mix[len(mix)-1]
+	return kinds[len(kinds)-1]
 }
 
 func weightOf(r RequestSpec) int {

@@ -29,7 +29,6 @@ type timeline struct {
 func (tl *timeline) events(specs []EventSpec) []sim.Event {
 	out := make([]sim.Event, len(specs))
 	for i, e := range specs {
-		e := e
 		out[i] = sim.Event{At: e.At.D(), Name: e.Describe(), Apply: func(ctx context.Context, _ *sim.World) error {
 			return tl.apply(ctx, e)
 		}}

@@ -50,14 +50,19 @@ func (d *worldDoer) Do(ctx context.Context, s loadgen.Slot) loadgen.Result {
 		return loadgen.Result{Err: loadgen.ErrOther}
 	}
 	c := clients[s.Seq%uint64(len(clients))]
-	out := d.w.DoWith(ctx, c, d.fn(s, c))
+	return Result(d.w.DoWith(ctx, c, d.fn(s, c)))
+}
+
+// Result turns a client's outcome into the load generator's result, tagged
+// with the client and the server that answered.
+func Result(out client.Outcome) loadgen.Result {
 	return loadgen.Result{
 		Start:  out.Start,
 		Raw:    out.Latency,
 		Status: out.Status,
 		Err:    string(out.ErrKind),
 		Bytes:  out.Bytes,
-		Tags:   loadgen.Tags{Client: c.Name(), Server: out.Server},
+		Tags:   loadgen.Tags{Client: out.Client, Server: out.Server},
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -146,7 +145,8 @@ var _ = Describe("Client", func() {
 	It("should classify error strings from any layer", func() {
 		Expect(client.Classify(nil)).To(Equal(client.ErrNone))
 		Expect(client.Classify(&net.OpError{Op: "read", Err: errString("connection reset by peer")})).To(Equal(client.ErrReset))
-		Expect(strings.ToUpper(string(client.ErrTimeout))).To(Equal("TIMEOUT"))
+		Expect(client.Classify(errString("i/o timeout"))).To(Equal(client.ErrTimeout))
+		Expect(client.Classify(errString("dial tcp: connect: connection refused"))).To(Equal(client.ErrRefused))
 	})
 })
 

@@ -212,9 +212,31 @@ func (l *Link) Toxics() []Toxic {
 // across a real partition, and the traffic resumes on Heal.
 func (l *Link) Partition() {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if !l.st.partitioned {
 		l.publishLocked(true)
+	}
+	l.mu.Unlock()
+	l.awaitPaused()
+}
+
+// awaitPaused waits (at most a second) until no pump is splicing, so that
+// nothing written after Partition returns can still cross: the interruption
+// of a blocked splice is asynchronous.
+func (l *Link) awaitPaused() {
+	deadline := time.Now().Add(time.Second)
+	for {
+		l.mu.Lock()
+		busy := false
+		for c := range l.conns {
+			for _, p := range c.pumps {
+				busy = busy || (p != nil && p.fast)
+			}
+		}
+		l.mu.Unlock()
+		if !busy || time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 
