@@ -17,6 +17,19 @@ const (
 	DefaultMaxHeaderBytes       = 64 << 10
 	DefaultShutdownTimeout      = 10 * time.Second
 	DefaultMaxConcurrentStreams = 250
+	DefaultBodyReadIdleTimeout  = 60 * time.Second
+	DefaultWriteIdleTimeout     = 60 * time.Second
+)
+
+// Engines that serve HTTP/1.1 on plain listeners (ServerConfig.Engine).
+const (
+	// EngineProxylab is the server's own keep-alive loop (conn.go): idle
+	// connections hold no buffers, and reads of request bodies and writes
+	// of responses have idle deadlines.
+	EngineProxylab = "proxylab"
+	// EngineNetHTTP is net/http's http.Server with the framing check below
+	// it.
+	EngineNetHTTP = "net/http"
 )
 
 // ServerConfig holds the downstream (client-facing) timeouts and limits.
@@ -52,6 +65,22 @@ type ServerConfig struct {
 	// 400 and closes on Content-Length with Transfer-Encoding, obs-fold,
 	// chunked HTTP/1.0 requests and malformed chunk extensions.
 	LenientFraming bool `yaml:"lenient_framing" json:"lenient_framing"`
+	// Engine serves HTTP/1.1 on plain listeners: "proxylab" (the own loop)
+	// or "net/http". Empty means "net/http" while the own loop is opt-in.
+	// TLS listeners and listeners with H2C on always use net/http.
+	Engine string `yaml:"engine" json:"engine"`
+	// BodyReadIdleTimeout fails a request whose body sends no byte for this
+	// long, and closes the connection; every byte read starts it again, so
+	// slow but moving uploads are never cut. Zero means
+	// DefaultBodyReadIdleTimeout (60s); negative means none. Only the
+	// proxylab engine applies it.
+	BodyReadIdleTimeout time.Duration `yaml:"body_read_idle_timeout" json:"body_read_idle_timeout"`
+	// WriteIdleTimeout closes the connection when a response write makes no
+	// progress for this long (a client that stops reading); every byte
+	// written starts it again, so slow downloads and event streams are
+	// never cut. Zero means DefaultWriteIdleTimeout (60s); negative means
+	// none. Only the proxylab engine applies it.
+	WriteIdleTimeout time.Duration `yaml:"write_idle_timeout" json:"write_idle_timeout"`
 }
 
 // WithDefaults returns c with every zero field replaced by its default.
@@ -71,6 +100,21 @@ func (c ServerConfig) WithDefaults() ServerConfig {
 	if c.MaxConcurrentStreams == 0 {
 		c.MaxConcurrentStreams = DefaultMaxConcurrentStreams
 	}
+	if c.Engine == "" {
+		c.Engine = EngineNetHTTP
+	}
+	if c.BodyReadIdleTimeout == 0 {
+		c.BodyReadIdleTimeout = DefaultBodyReadIdleTimeout
+	}
+	if c.BodyReadIdleTimeout < 0 {
+		c.BodyReadIdleTimeout = 0
+	}
+	if c.WriteIdleTimeout == 0 {
+		c.WriteIdleTimeout = DefaultWriteIdleTimeout
+	}
+	if c.WriteIdleTimeout < 0 {
+		c.WriteIdleTimeout = 0
+	}
 	if c.ReadTimeout < 0 {
 		c.ReadTimeout = 0
 	}
@@ -78,6 +122,15 @@ func (c ServerConfig) WithDefaults() ServerConfig {
 		c.WriteTimeout = 0
 	}
 	return c
+}
+
+// Validate reports a field of c that has no meaning, or nil.
+func (c ServerConfig) Validate() error {
+	switch c.Engine {
+	case "", EngineProxylab, EngineNetHTTP:
+		return nil
+	}
+	return fmt.Errorf("server engine %q: want %q or %q", c.Engine, EngineProxylab, EngineNetHTTP)
 }
 
 // ServerOption configures a Server.
