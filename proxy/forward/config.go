@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/proxylab/proxylab/proxy/reverse"
 )
 
 // Defaults applied by Config.withDefaults to fields left at zero.
@@ -19,7 +21,14 @@ const (
 	DefaultTunnelIdle      time.Duration = 5 * time.Minute
 	DefaultResponseHeader  time.Duration = 30 * time.Second
 	DefaultRateBurstFactor               = 2 // burst = max(1, rate*factor)
+	// DefaultMaxBodyBytes is the request body limit when limits.max_body_bytes
+	// is zero: the reverse proxy's default.
+	DefaultMaxBodyBytes ByteSize = reverse.DefaultMaxBodyBytes
 )
+
+// ByteSize is a number of bytes, written in YAML exactly as for the reverse
+// proxy: 1024, "64KiB", "10MiB", "1GB".
+type ByteSize = reverse.ByteSize
 
 // Config is the forward proxy's whole policy. It is the contract for scenario
 // files (`proxy:` with mode forward) and for `proxylab proxy forward --config`.
@@ -96,7 +105,8 @@ type Parent struct {
 	Match []string `yaml:"match" json:"match"`
 }
 
-// Limits bounds what clients may use. Zero means unlimited.
+// Limits bounds what clients may use. Zero means unlimited, except for
+// MaxBodyBytes.
 type Limits struct {
 	// MaxConns caps concurrent client connections on listeners wrapped with
 	// Proxy.Listener; extra connections get 503 and are closed.
@@ -106,6 +116,14 @@ type Limits struct {
 	// RatePerClient caps requests (and tunnels) per second per client IP;
 	// extra ones get 429. The burst is twice the rate, at least 1.
 	RatePerClient float64 `yaml:"rate_per_client" json:"rate_per_client"`
+	// MaxBodyBytes caps absolute-form request bodies, as the reverse proxy's
+	// limits.max_body_bytes does: a Content-Length over it gets 413 before
+	// any dial; a chunked body that grows over it aborts the upstream
+	// request (never completed) and gets 413 unless the response had begun.
+	// CONNECT tunnels and SOCKS5 are not limited. Zero means
+	// DefaultMaxBodyBytes (10 MiB); negative means no cap. YAML accepts
+	// "10MiB", "64KiB", "1MB" or a number of bytes.
+	MaxBodyBytes ByteSize `yaml:"max_body_bytes" json:"max_body_bytes"`
 }
 
 // Timeouts bounds each phase of a request. Zero fields get defaults.
@@ -149,6 +167,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Timeouts.ResponseHeader == 0 {
 		c.Timeouts.ResponseHeader = DefaultResponseHeader
+	}
+	if c.Limits.MaxBodyBytes == 0 {
+		c.Limits.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	return c
 }

@@ -44,6 +44,7 @@ via: edge1
 		cfg, err := forward.ParseConfig(data)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(cfg.Via).To(Equal("edge1"))
+		Expect(cfg.Limits.MaxBodyBytes).To(Equal(forward.ByteSize(1 << 20)))
 	})
 
 	It("should name the line of an unknown field", func() {

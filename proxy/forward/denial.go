@@ -14,7 +14,7 @@ import (
 // Denial is a request the proxy refused or could not serve, with everything
 // the client, the decision log and the metrics need to know about it.
 type Denial struct {
-	// Status is the HTTP status answered (400, 403, 407, 429, 502, 503, 504, 508).
+	// Status is the HTTP status answered (400, 403, 407, 408, 413, 429, 502, 503, 504, 508).
 	Status int
 	// Kind is the RFC 9209 Proxy-Status error type, e.g. "destination_ip_prohibited".
 	Kind string
@@ -80,7 +80,7 @@ func (d *Denial) write(w http.ResponseWriter, name string) {
 		h.Set("Proxy-Authenticate", `Basic realm="proxylab"`)
 	case http.StatusTooManyRequests:
 		h.Set("Retry-After", "1")
-	case http.StatusBadRequest, http.StatusRequestTimeout:
+	case http.StatusBadRequest, http.StatusRequestTimeout, http.StatusRequestEntityTooLarge:
 		h.Set("Connection", "close")
 	}
 	w.WriteHeader(d.Status)

@@ -10,8 +10,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/proxylab/proxylab/proxy"
@@ -41,6 +39,10 @@ func (p *Proxy) serveHTTP(w http.ResponseWriter, r *http.Request, pol *policy, r
 	if handled := p.maxForwards(w, r, pol, rec); handled {
 		return
 	}
+	if d := bodyOverLimit(r, pol); d != nil {
+		p.refuse(w, pol, rec, d) // before any lookup or dial
+		return
+	}
 	rt, d := p.decide(r.Context(), pol, host, port, false, localAddrPort(r.Context()))
 	if d != nil {
 		p.refuse(w, pol, rec, d)
@@ -63,15 +65,7 @@ func (p *Proxy) serveHTTP(w http.ResponseWriter, r *http.Request, pol *policy, r
 	if r.ContentLength == 0 && len(r.TransferEncoding) == 0 {
 		out.Body = nil
 	}
-	var cb *countingBody
-	if out.Body != nil {
-		// The whole body must arrive within ClientBody (slow POST); the
-		// deadline is lifted once it has, so it never cuts the response.
-		rc := http.NewResponseController(w)
-		_ = rc.SetReadDeadline(time.Now().Add(pol.cfg.Timeouts.ClientBody))
-		cb = &countingBody{ReadCloser: out.Body, done: func() { _ = rc.SetReadDeadline(time.Time{}) }}
-		out.Body = cb
-	}
+	cb := p.wrapBody(w, out, pol)
 	if _, ok := out.Header["User-Agent"]; !ok {
 		out.Header["User-Agent"] = nil // do not let the Transport add Go's own
 	}
@@ -257,54 +251,6 @@ func (p *Proxy) transportFor(pol *policy, par *parentRoute) *http.Transport {
 type directTransport struct {
 	rht time.Duration
 	t   *http.Transport
-}
-
-// countingBody counts request body bytes sent upstream. The Transport
-// writes the body on its own goroutine, possibly while the response is
-// already being read, so the count is atomic.
-type countingBody struct {
-	io.ReadCloser
-	n    atomic.Int64
-	err  atomic.Pointer[error] // the first read error other than EOF
-	done func()                // called once at EOF
-	once sync.Once
-}
-
-func (c *countingBody) Read(b []byte) (int, error) {
-	n, err := c.ReadCloser.Read(b)
-	c.n.Add(int64(n))
-	switch {
-	case err == io.EOF:
-		c.once.Do(c.done)
-	case err != nil:
-		c.err.CompareAndSwap(nil, &err)
-	}
-	return n, err
-}
-
-// clientErr returns the client's body error, if reading the body failed; a
-// nil c has none.
-func (c *countingBody) clientErr() error {
-	if c == nil {
-		return nil
-	}
-	if e := c.err.Load(); e != nil {
-		return *e
-	}
-	return nil
-}
-
-// clientBodyDenial answers a body the client could not deliver: 408 when
-// the body deadline passed, 400 for bad framing (bare LF, bad chunk size,
-// oversized chunk extensions). Both close the connection, since the
-// framing of what follows is unknown.
-func clientBodyDenial(err error) *Denial {
-	if proxy.IsTimeout(err) {
-		return &Denial{Status: http.StatusRequestTimeout, Kind: "http_request_error", Rule: "timeouts.client_body",
-			Detail: "the request body did not arrive in time", Err: err}
-	}
-	return &Denial{Status: http.StatusBadRequest, Kind: "http_request_error", Rule: "client_body",
-		Detail: "the request body is malformed", Err: err}
 }
 
 // flushWriter flushes after every write so streamed bodies (SSE, chunked)
