@@ -81,7 +81,8 @@ func StartBuiltin(mode Mode, origin *Origin, canary *Canary) (*Builtin, error) {
 			ConnectTo: map[string]string{BuiltinTunnel: origin.Addr()},
 			Timeouts: forward.Timeouts{ClientHeader: BuiltinClientHeader, ClientBody: BuiltinClientBody,
 				ResponseHeader: BuiltinUpstreamWait, Dial: time.Second},
-			Via: "conformance",
+			Limits: forward.Limits{MaxBodyBytes: BuiltinBodyLimit},
+			Via:    "conformance",
 		}
 		p, err := forward.New(cfg)
 		if err != nil {
@@ -93,7 +94,7 @@ func StartBuiltin(mode Mode, origin *Origin, canary *Canary) (*Builtin, error) {
 		serve = p.Listener(ln)
 		b.Config = Config{Mode: Forward, TunnelAuthority: BuiltinTunnel, Canary: canary, Auth: BuiltinUser,
 			UpstreamHeaderTimeout: BuiltinUpstreamWait, ClientHeaderTimeout: BuiltinClientHeader,
-			ClientBodyTimeout: BuiltinClientBody}
+			ClientBodyTimeout: BuiltinClientBody, BodyLimit: BuiltinBodyLimit}
 	default:
 		ln.Close()
 		return nil, fmt.Errorf("builtin: mode %q: want reverse or forward", mode)
