@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -121,6 +123,31 @@ format, so that two runs compare with benchstat (Mann-Whitney U). Progress goes 
 	fl.StringVar(&f.report, "report", "", "write an HTML report (index.html) and bench.json to DIR")
 	fl.StringVar(&f.benchfmt, "benchfmt", "", "also write every repetition in Go benchmark format to FILE, for benchstat")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress and no log lines on stderr")
+	c.AddCommand(newBenchSinkCommand())
+	return c
+}
+
+// newBenchSinkCommand is the CONNECT figure's far end, which bench starts as
+// its own process; it is not meant to be run by hand.
+func newBenchSinkCommand() *cobra.Command {
+	var listen string
+	c := &cobra.Command{
+		Use:    "sink --listen ADDR",
+		Short:  "Read and count bulk streams (the far end of bench's CONNECT figure)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			ln, err := net.Listen("tcp", listen)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.OutOrStdout(), "sink listening on http://%s\n", ln.Addr())
+			ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return bench.ServeSink(ctx, ln)
+		},
+	}
+	c.Flags().StringVar(&listen, "listen", "127.0.0.1:0", "address to listen on")
 	return c
 }
 

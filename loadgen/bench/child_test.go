@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"strconv"
@@ -23,13 +24,16 @@ import (
 // arguments and the same "listening on" line.
 func childMode() bool {
 	args := flag.Args()
-	return len(args) >= 2 && args[0] == "proxy"
+	return len(args) >= 2 && (args[0] == "proxy" || args[0] == "bench" && args[1] == "sink")
 }
 
 // runChildProxy serves the built-in proxy named by the arguments until
 // SIGTERM and returns the exit code.
 func runChildProxy() int {
 	args := flag.Args()
+	if args[0] == "bench" {
+		return runChildSink(args[2:])
+	}
 	kind := args[1]
 	fs := flag.NewFlagSet(kind, flag.ContinueOnError)
 	listen := fs.String("listen", "127.0.0.1:0", "")
@@ -95,5 +99,27 @@ func runChildProxy() int {
 	defer cancel()
 	_ = srv.Shutdown(sctx)
 	_ = closer()
+	return 0
+}
+
+// runChildSink stands in for `proxylab bench sink --listen ADDR`.
+func runChildSink(args []string) int {
+	fs := flag.NewFlagSet("sink", flag.ContinueOnError)
+	listen := fs.String("listen", "127.0.0.1:0", "")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Printf("sink listening on http://%s\n", ln.Addr())
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	if err := ServeSink(ctx, ln); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	return 0
 }

@@ -68,7 +68,7 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 	}
 	r.stops = append(r.stops, r.backend.stop)
 	if !r.cfg.NoTunnel && (r.cfg.builtin(Forward) || r.anyForwardPeer()) {
-		if r.sink, err = startSink(r.cfg.Host); err != nil {
+		if r.sink, err = r.startSink(ctx, r.sinkExe()); err != nil {
 			return nil, err
 		}
 		r.stops = append(r.stops, r.sink.close)

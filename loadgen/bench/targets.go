@@ -106,18 +106,42 @@ func (r *runner) add(t *target) {
 // is over when they are stopped, nothing is left to finish.
 const childShutdown = time.Second
 
-// startBuiltin runs `proxylab proxy reverse|forward` as a pinned child with
-// GOMAXPROCS=1.
-func (r *runner) startBuiltin(ctx context.Context, name string) error {
+// proxylab is the executable that runs the built-in proxies and the sink:
+// Config.Proxylab, or this program.
+func (r *runner) proxylab() (string, error) {
 	exe := r.cfg.Proxylab
 	if exe == "" {
 		var err error
 		if exe, err = os.Executable(); err != nil {
-			return fmt.Errorf("%s: %w: %v", name, errNoProxylab, err)
+			return "", fmt.Errorf("%w: %v", errNoProxylab, err)
 		}
 	}
 	if _, err := os.Stat(exe); err != nil {
-		return fmt.Errorf("%s: %w: %v", name, errNoProxylab, err)
+		return "", fmt.Errorf("%w: %v", errNoProxylab, err)
+	}
+	return exe, nil
+}
+
+// sinkExe is the executable to run the CONNECT sink as a child with, or ""
+// for one in this process: this program is only known to be proxylab when
+// Config.Proxylab names it or it runs the built-in proxies too.
+func (r *runner) sinkExe() string {
+	if r.cfg.Proxylab == "" && !r.cfg.builtin(Forward) && !r.cfg.builtin(Reverse) {
+		return ""
+	}
+	exe, err := r.proxylab()
+	if err != nil {
+		return ""
+	}
+	return exe
+}
+
+// startBuiltin runs `proxylab proxy reverse|forward` as a pinned child with
+// GOMAXPROCS=1.
+func (r *runner) startBuiltin(ctx context.Context, name string) error {
+	exe, err := r.proxylab()
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
 	}
 	listen := net.JoinHostPort(r.cfg.Host, "0")
 	argv := []string{exe, "proxy", name, "--listen", listen, "--shutdown-timeout", childShutdown.String()}

@@ -8,82 +8,51 @@ import (
 	"net"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
 // tunnelBuf is the write and read size of the bulk stream.
 const tunnelBuf = 256 << 10
 
-// sink is a TCP server that reads and discards everything, counting bytes:
-// the far end of the CONNECT throughput figure.
+// sink is the far end of the CONNECT figure: `proxylab bench sink` as a
+// child process on the load core, or ServeSink in this process when no
+// proxylab binary is at hand.
 type sink struct {
-	ln    net.Listener
-	bytes atomic.Int64
-	wg    sync.WaitGroup
-	mu    sync.Mutex
-	conns map[net.Conn]struct{}
-	once  sync.Once
+	address string
+	stop    func(context.Context) error
 }
 
-func startSink(host string) (*sink, error) {
-	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+func (s *sink) addr() string { return s.address }
+
+// close stops the sink; it is idempotent.
+func (s *sink) close(ctx context.Context) error { return s.stop(ctx) }
+
+// startSink starts the sink as a child (GOMAXPROCS=1, pinned to the load
+// core like the backend), or in this process when exe is "".
+func (r *runner) startSink(ctx context.Context, exe string) (*sink, error) {
+	listen := net.JoinHostPort(r.cfg.Host, "0")
+	if exe != "" {
+		c, err := startChild(ctx, "sink", r.pin.backendArgv([]string{exe, "bench", "sink", "--listen", listen}), []string{"GOMAXPROCS=1"})
+		if err != nil {
+			return nil, fmt.Errorf("tunnel %w", err)
+		}
+		return &sink{address: c.addr, stop: c.stop}, nil
+	}
+	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return nil, fmt.Errorf("tunnel sink: %w", err)
 	}
-	s := &sink{ln: ln, conns: map[net.Conn]struct{}{}}
-	s.wg.Add(1)
-	go s.accept()
-	return s, nil
-}
-
-func (s *sink) addr() string { return s.ln.Addr().String() }
-
-func (s *sink) accept() {
-	defer s.wg.Done()
-	for {
-		c, err := s.ln.Accept()
-		if err != nil {
-			return // closed
-		}
-		s.mu.Lock()
-		s.conns[c] = struct{}{}
-		s.mu.Unlock()
-		s.wg.Add(1)
-		go s.drain(c)
-	}
-}
-
-func (s *sink) drain(c net.Conn) {
-	defer s.wg.Done()
-	defer func() {
-		s.mu.Lock()
-		delete(s.conns, c)
-		s.mu.Unlock()
-		_ = c.Close()
+	sctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = ServeSink(sctx, ln)
 	}()
-	buf := make([]byte, tunnelBuf)
-	for {
-		n, err := c.Read(buf)
-		s.bytes.Add(int64(n))
-		if err != nil {
-			return
-		}
-	}
-}
-
-// close stops the sink and its connections; it is idempotent.
-func (s *sink) close(context.Context) error {
-	s.once.Do(func() {
-		_ = s.ln.Close()
-		s.mu.Lock()
-		for c := range s.conns {
-			_ = c.Close()
-		}
-		s.mu.Unlock()
-		s.wg.Wait()
-	})
-	return nil
+	var once sync.Once
+	return &sink{address: ln.Addr().String(), stop: func(context.Context) error {
+		once.Do(func() { cancel(); <-done })
+		return nil
+	}}, nil
 }
 
 // stream sends bulk data for d to the sink on `streams` connections at once,
@@ -104,7 +73,10 @@ func (s *sink) stream(ctx context.Context, proxyAddr string, streams int, d time
 		}
 		conns = append(conns, c)
 	}
-	before := s.bytes.Load()
+	before, err := sinkCount(ctx, s.address)
+	if err != nil {
+		return 0, 0, err
+	}
 	start := time.Now()
 	end := start.Add(d)
 	errs := make([]error, len(conns))
@@ -117,7 +89,11 @@ func (s *sink) stream(ctx context.Context, proxyAddr string, streams int, d time
 	if err := errors.Join(errs...); err != nil {
 		return 0, 0, err
 	}
-	return s.bytes.Load() - before, elapsed, nil
+	after, err := sinkCount(ctx, s.address)
+	if err != nil {
+		return 0, 0, err
+	}
+	return after - before, elapsed, nil
 }
 
 // open connects to the sink, through a CONNECT tunnel when proxyAddr is set.
