@@ -64,13 +64,6 @@ func (sl *connSlot) close() {
 	sl.mu.Unlock()
 }
 
-// fastConn is one HTTP/1.1 connection and its read buffer.
-type fastConn struct {
-	nc       net.Conn
-	br       *bufio.Reader
-	deadline time.Time // the last one set
-}
-
 // slot returns worker w's connection slot, creating it on first use. The
 // common case reads an immutable slice without locking.
 func (d *HTTPDoer) slot(w int) *connSlot {
@@ -99,34 +92,54 @@ func (d *HTTPDoer) slot(w int) *connSlot {
 	return grown[w]
 }
 
-// acquire returns the connection slot to use for worker w, and how to give
-// it back. With MaxConns the slot comes from the pool (waiting for a free one
-// while ctx lasts); otherwise it is the worker's own.
-func (d *HTTPDoer) acquire(ctx context.Context, w int) (*connSlot, func(), error) {
+// lease says how a request holds its connection slot.
+type lease uint8
+
+const (
+	leaseOwn  lease = iota // the worker's own slot
+	leasePool              // a slot of the MaxConns pool, given back to it
+	leaseTemp              // a slot of its own, closed after the request
+)
+
+// acquire returns the connection slot to use for worker w and how it is
+// held (for release). With MaxConns the slot comes from the pool (waiting
+// for a free one while ctx lasts); otherwise it is the worker's own.
+func (d *HTTPDoer) acquire(ctx context.Context, w int) (*connSlot, lease, error) {
 	if d.closed.Load() {
-		return nil, nil, errClosed
+		return nil, 0, errClosed
 	}
 	if d.pool != nil {
 		select {
 		case sl := <-d.pool:
 			sl.mu.Lock()
-			return sl, func() { sl.mu.Unlock(); d.pool <- sl }, nil
+			return sl, leasePool, nil
 		case <-ctx.Done():
-			return nil, nil, ctx.Err()
+			return nil, 0, ctx.Err()
 		}
 	}
 	sl := d.slot(w)
 	if sl == nil {
-		return nil, nil, errClosed
+		return nil, 0, errClosed
 	}
 	if !sl.mu.TryLock() {
 		// Another request holds this worker's connection (workers of two
 		// phases overlapping): use a connection of its own.
 		own := &connSlot{}
 		own.mu.Lock()
-		return own, func() { own.mu.Unlock(); own.close() }, nil // close unwatches
+		return own, leaseTemp, nil
 	}
-	return sl, sl.mu.Unlock, nil
+	return sl, leaseOwn, nil
+}
+
+// release gives back a slot taken by acquire.
+func (d *HTTPDoer) release(sl *connSlot, l lease) {
+	sl.mu.Unlock()
+	switch l {
+	case leasePool:
+		d.pool <- sl
+	case leaseTemp:
+		sl.close() // close unwatches
+	}
 }
 
 // doFast sends the pre-serialized request on the worker's connection (dialing
@@ -135,12 +148,12 @@ func (d *HTTPDoer) acquire(ctx context.Context, w int) (*connSlot, func(), error
 // on a fresh one.
 func (d *HTTPDoer) doFast(ctx context.Context, s Slot) Result {
 	res := Result{Tags: Tags{Client: d.cfg.Client}}
-	sl, release, err := d.acquire(ctx, s.Worker)
+	sl, l, err := d.acquire(ctx, s.Worker)
 	if err != nil {
 		res.Err = classify(ctx, err)
 		return res
 	}
-	defer release()
+	defer d.release(sl, l)
 	// Raw latency starts once a connection is ours: a wait for a pooled
 	// connection is queueing, which corrected latency shows.
 	start := time.Now()
@@ -166,7 +179,7 @@ func (d *HTTPDoer) doFast(ctx context.Context, s Slot) Result {
 			}
 			sl.use(c)
 		}
-		got, keep, err := d.roundTrip(ctx, sl.c, d.requestFor(sl, s), deadline, &res)
+		got, keep, err := d.roundTrip(ctx, sl.c, d.requestFor(sl, s), start, deadline, &res)
 		if err == nil && keep && !d.isClosed() {
 			res.Raw = time.Since(start)
 			return res
@@ -199,13 +212,13 @@ func (d *HTTPDoer) dialConn(ctx context.Context, deadline time.Time) (*fastConn,
 	if tc, ok := nc.(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(true)
 	}
-	return &fastConn{nc: nc, br: bufio.NewReaderSize(nc, 16<<10)}, nil
+	return newFastConn(nc), nil
 }
 
-// roundTrip writes the request and reads one response into res. got reports
+// roundTrip sends the request (now is when) and reads one response into res. got reports
 // whether any response byte arrived; keep whether the connection may be
 // reused.
-func (d *HTTPDoer) roundTrip(ctx context.Context, c *fastConn, request []byte, deadline time.Time, res *Result) (got, keep bool, err error) {
+func (d *HTTPDoer) roundTrip(ctx context.Context, c *fastConn, request []byte, now, deadline time.Time, res *Result) (got, keep bool, err error) {
 	// Moving a deadline costs a runtime timer update: skip it while the one
 	// set is within 1% of the wanted one (a timeout then fires between 99%
 	// and 100% of HTTPConfig.Timeout).
@@ -218,7 +231,7 @@ func (d *HTTPDoer) roundTrip(ctx context.Context, c *fastConn, request []byte, d
 			return false, false, err // ended while we moved the deadline
 		}
 	}
-	if _, err := c.nc.Write(request); err != nil {
+	if err := c.send(request, now); err != nil {
 		return false, false, err
 	}
 	if _, err := c.br.Peek(1); err != nil {
