@@ -151,6 +151,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	ln       net.Listener
+	eng      *engine // nil when net/http serves plain listeners
 	hijacked map[net.Conn]struct{}
 	idle     chan struct{} // closed and replaced when hijacked drops to 0
 	closing  bool
@@ -189,6 +190,9 @@ func NewServer(h http.Handler, cfg ServerConfig, opts ...ServerOption) *Server {
 		// honoured (proxies strip it), so such clients stay on HTTP/1.1.
 		s.srv.Protocols = p
 	}
+	if cfg.Engine == EngineProxylab {
+		s.eng = newEngine(s, h)
+	}
 	return s
 }
 
@@ -210,10 +214,40 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.ln = ln
 	s.mu.Unlock()
+	if err := s.cfg.Validate(); err != nil {
+		ln.Close()
+		return err
+	}
+	if s.eng != nil {
+		return s.serveOwn(ln)
+	}
 	if !s.cfg.LenientFraming {
 		ln = framingListener{Listener: ln, maxHeader: s.cfg.MaxHeaderBytes}
 	}
 	err := s.srv.Serve(ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// serveOwn serves ln with the own HTTP/1.1 loop; with H2C on, net/http
+// serves the HTTP/2 prior-knowledge connections the loop hands over.
+func (s *Server) serveOwn(ln net.Listener) error {
+	var h2done chan struct{}
+	if s.cfg.H2C {
+		s.eng.h2 = newHandoffListener(ln.Addr())
+		h2done = make(chan struct{})
+		go func() {
+			defer close(h2done)
+			s.srv.Serve(s.eng.h2)
+		}()
+	}
+	err := s.eng.serve(ln)
+	if h2done != nil {
+		s.eng.h2.Close()
+		<-h2done
+	}
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}
@@ -275,11 +309,25 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	s.closing = true
+	ln := s.ln
 	s.mu.Unlock()
-	err := s.srv.Shutdown(ctx)
+	var err error
+	if s.eng != nil {
+		s.eng.closing.Store(true)
+		if ln != nil {
+			ln.Close()
+		}
+		err = s.eng.shutdown(ctx)
+	}
+	if herr := s.srv.Shutdown(ctx); err == nil {
+		err = herr
+	}
 	if err != nil {
 		// Deadline passed with requests still running: cut them.
 		s.srv.Close()
+		if s.eng != nil {
+			s.eng.close()
+		}
 	}
 	for {
 		s.mu.Lock()
@@ -305,7 +353,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) Close() error {
 	s.mu.Lock()
 	s.closing = true
+	ln := s.ln
 	s.mu.Unlock()
+	if s.eng != nil {
+		s.eng.closing.Store(true)
+		if ln != nil {
+			ln.Close()
+		}
+		s.eng.close()
+	}
 	err := s.srv.Close()
 	s.closeHijacked()
 	return err

@@ -1,0 +1,475 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"runtime"
+	"sync"
+	"time"
+)
+
+// readPhase says which deadline a read from the connection gets.
+type readPhase int
+
+const (
+	phaseHeader readPhase = iota // header deadline set once; size limit counted
+	phaseBody                    // idle deadline reset on every read
+	phaseFixed                   // a deadline set by a handler or the drain
+	phaseRaw                     // hijacked: the caller's deadlines
+)
+
+// bgState is the state of the one-byte read that notices a client gone
+// while a handler runs and parks the connection between requests.
+type bgState int
+
+const (
+	bgNone bgState = iota
+	bgReading
+	bgDone
+)
+
+// conn is one client connection served by the own loop. Between requests it
+// holds no buffer: br and bw are nil while it is parked.
+type conn struct {
+	e   *engine
+	rw  net.Conn
+	ctx context.Context // e.ctx with the local address
+	cfg *ServerConfig
+
+	br *bufio.Reader // nil when parked
+	bw *bufio.Writer // nil when parked
+
+	// Reading (the handler goroutine only, or the one it hands over to).
+	phase    readPhase
+	remain   int64     // header bytes left before 431
+	hitLimit bool      // remain ran out
+	reqDL    time.Time // whole-request deadline (ReadTimeout), or zero
+	respDL   time.Time // whole-response deadline (WriteTimeout), or zero
+	fixedWDL time.Time // a handler's write deadline, or zero
+	werr     error     // the first write error
+	one      [1]byte   // the byte the background read took
+	hasByte  bool
+	first    bool // no request read yet
+	lastPOST bool
+
+	mu          sync.Mutex
+	state       connState
+	bg          bgState
+	bgErr       error
+	bgAbort     bool // someone else waits for the background read
+	bgWait      chan struct{}
+	handlerDone bool
+	cancelReq   context.CancelFunc
+	closeOnce   sync.Once
+}
+
+func newConn(e *engine, rw net.Conn) *conn {
+	return &conn{e: e, rw: rw, cfg: &e.s.cfg, first: true,
+		ctx: context.WithValue(e.ctx, http.LocalAddrContextKey, rw.LocalAddr())}
+}
+
+// Read is what the pooled bufio.Reader reads from.
+func (c *conn) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if c.hasByte {
+		c.hasByte = false
+		p[0] = c.one[0]
+		if c.phase == phaseHeader {
+			c.remain--
+		}
+		return 1, nil
+	}
+	switch c.phase {
+	case phaseHeader:
+		if c.remain <= 0 {
+			c.hitLimit = true
+			return 0, io.EOF
+		}
+		if int64(len(p)) > c.remain {
+			p = p[:c.remain]
+		}
+	case phaseBody:
+		if d := c.cfg.BodyReadIdleTimeout; d > 0 {
+			dl := time.Now().Add(d)
+			if !c.reqDL.IsZero() && c.reqDL.Before(dl) {
+				dl = c.reqDL
+			}
+			c.rw.SetReadDeadline(dl)
+		}
+	}
+	n, err := c.rw.Read(p)
+	if c.phase == phaseHeader {
+		c.remain -= int64(n)
+	}
+	return n, err
+}
+
+// connWriter is what the pooled bufio.Writer writes to: every write gets a
+// fresh idle deadline, and a write cut by it after some progress goes on.
+type connWriter conn
+
+func (w *connWriter) Write(p []byte) (int, error) {
+	c := (*conn)(w)
+	if c.werr != nil {
+		return 0, c.werr
+	}
+	total := 0
+	for {
+		idle := c.cfg.WriteIdleTimeout > 0 && c.fixedWDL.IsZero()
+		if idle {
+			dl := time.Now().Add(c.cfg.WriteIdleTimeout)
+			if !c.respDL.IsZero() && c.respDL.Before(dl) {
+				dl = c.respDL
+			}
+			c.rw.SetWriteDeadline(dl)
+		}
+		n, err := c.rw.Write(p)
+		total += n
+		if err == nil {
+			return total, nil
+		}
+		if idle && n > 0 && isTimeout(err) && (c.respDL.IsZero() || time.Now().Before(c.respDL)) {
+			p = p[n:]
+			continue // progress: another idle window
+		}
+		c.werr = err
+		return total, err
+	}
+}
+
+// serve runs the keep-alive loop until the connection closes, is hijacked
+// or parks (another goroutine then goes on).
+func (c *conn) serve() {
+	for {
+		c.setState(stateActive)
+		if c.br == nil {
+			c.br = getReader(c)
+		}
+		if d := c.cfg.ReadHeaderTimeout; d > 0 {
+			c.rw.SetReadDeadline(time.Now().Add(d))
+		}
+		w, verdict := c.readRequest()
+		c.first = false
+		if verdict == verdictHandoff {
+			c.handoff()
+			return
+		}
+		if verdict == verdictClose || c.e.closing.Load() {
+			c.close()
+			return
+		}
+		switch c.runHandler(w) {
+		case nextClose:
+			c.close()
+			return
+		case nextHijacked, nextParked:
+			return
+		}
+		// nextLoop: the next request is buffered or its first byte read.
+	}
+}
+
+// next says what follows a request.
+type next int
+
+const (
+	nextLoop next = iota
+	nextClose
+	nextHijacked
+	nextParked
+)
+
+// runHandler serves one request and decides what follows.
+func (c *conn) runHandler(w *response) (n next) {
+	defer func() {
+		if err := recover(); err != nil {
+			if err != http.ErrAbortHandler {
+				const size = 64 << 10
+				buf := make([]byte, size)
+				buf = buf[:runtime.Stack(buf, false)]
+				c.e.s.logf("http: panic serving %v: %v\n%s", w.req.RemoteAddr, err, buf)
+			}
+			w.endContext()
+			if w.hijacked {
+				n = nextHijacked
+				return
+			}
+			c.abortBackground()
+			n = nextClose
+		}
+	}()
+	c.e.h.ServeHTTP(w, w.req)
+	w.endContext()
+	if w.hijacked {
+		return nextHijacked
+	}
+	w.finish()
+	if !w.reuse() {
+		if w.body != nil && !w.body.sawEOF {
+			c.closeWriteAndWait()
+		}
+		return nextClose
+	}
+	if c.e.closing.Load() {
+		return nextClose
+	}
+	return c.afterRequest()
+}
+
+// afterRequest hands the connection to the next request: at once if one is
+// buffered, else through the background read, parked without buffers.
+func (c *conn) afterRequest() next {
+	if c.br.Buffered() > 0 {
+		c.mu.Lock()
+		if c.bg != bgNone {
+			c.mu.Unlock()
+			c.abortBackground()
+		} else {
+			c.mu.Unlock()
+		}
+		c.phase = phaseHeader
+		return nextLoop
+	}
+	c.release()
+	if d := c.cfg.IdleTimeout; d > 0 {
+		c.rw.SetReadDeadline(time.Now().Add(d))
+	} else {
+		c.rw.SetReadDeadline(time.Time{})
+	}
+	c.setState(stateIdle)
+	c.mu.Lock()
+	switch c.bg {
+	case bgNone:
+		c.bg = bgReading
+		c.handlerDone = true
+		c.mu.Unlock()
+		go c.await()
+		return nextParked
+	case bgReading:
+		c.handlerDone = true
+		c.mu.Unlock()
+		return nextParked // await goes on
+	default: // bgDone
+		err := c.bgErr
+		c.bg, c.bgErr = bgNone, nil
+		c.mu.Unlock()
+		if err != nil && !isTimeout(err) {
+			return nextClose
+		}
+		if !c.hasByte {
+			c.mu.Lock()
+			c.bg, c.handlerDone = bgReading, true
+			c.mu.Unlock()
+			go c.await()
+			return nextParked
+		}
+		return nextLoop
+	}
+}
+
+// release gives the buffers back to their pools.
+func (c *conn) release() {
+	if c.br != nil {
+		putReader(c.br)
+		c.br = nil
+	}
+	if c.bw != nil {
+		putWriter(c.bw)
+		c.bw = nil
+	}
+}
+
+// startBackground starts the one-byte read while a handler runs, once the
+// request body is done and nothing is buffered.
+func (c *conn) startBackground() {
+	if c.br != nil && c.br.Buffered() > 0 {
+		return
+	}
+	c.mu.Lock()
+	if c.bg != bgNone || c.state != stateActive {
+		c.mu.Unlock()
+		return
+	}
+	c.bg = bgReading
+	c.handlerDone = false
+	c.mu.Unlock()
+	c.phase = phaseFixed
+	c.rw.SetReadDeadline(time.Time{})
+	go c.await()
+}
+
+// await reads one byte: while a handler runs, an error means the client is
+// gone and cancels the request; after it, the byte starts the next request
+// and this goroutine serves it.
+func (c *conn) await() {
+	n, err := c.rw.Read(c.one[:])
+	c.mu.Lock()
+	if n == 1 {
+		c.hasByte = true
+	}
+	c.bg, c.bgErr = bgDone, err
+	if c.bgWait != nil {
+		close(c.bgWait)
+		c.bgWait = nil
+	}
+	if c.bgAbort {
+		c.mu.Unlock()
+		return
+	}
+	if !c.handlerDone {
+		if err != nil && !isTimeout(err) && c.cancelReq != nil {
+			c.cancelReq()
+		}
+		c.mu.Unlock()
+		return
+	}
+	c.bg, c.bgErr, c.handlerDone = bgNone, nil, false
+	closed := c.state == stateClosed
+	c.mu.Unlock()
+	if err != nil || closed {
+		c.close()
+		return
+	}
+	c.serve()
+}
+
+// abortBackground stops a background read and waits for it; a byte it took
+// stays first in line.
+func (c *conn) abortBackground() {
+	c.mu.Lock()
+	if c.bg != bgReading {
+		c.bg, c.bgErr = bgNone, nil
+		c.mu.Unlock()
+		return
+	}
+	c.bgAbort = true
+	wait := make(chan struct{})
+	c.bgWait = wait
+	c.mu.Unlock()
+	c.rw.SetReadDeadline(aLongTimeAgo)
+	<-wait
+	c.rw.SetReadDeadline(time.Time{})
+	c.mu.Lock()
+	c.bg, c.bgErr, c.bgAbort = bgNone, nil, false
+	c.mu.Unlock()
+}
+
+func (c *conn) setState(s connState) {
+	c.mu.Lock()
+	if c.state != stateClosed && c.state != stateHijacked {
+		c.state = s
+	}
+	c.mu.Unlock()
+}
+
+// closeIfIdle closes the connection if it waits between requests and
+// reports whether it is no longer active.
+func (c *conn) closeIfIdle() bool {
+	c.mu.Lock()
+	st := c.state
+	if st == stateIdle {
+		c.state = stateClosed
+	}
+	c.mu.Unlock()
+	switch st {
+	case stateIdle:
+		c.rw.Close()
+		return true
+	case stateActive:
+		return false
+	}
+	return true
+}
+
+// close closes the connection once and forgets it.
+func (c *conn) close() {
+	c.closeOnce.Do(func() {
+		c.mu.Lock()
+		c.state = stateClosed
+		c.mu.Unlock()
+		if c.bw != nil {
+			c.bw.Flush()
+		}
+		c.rw.Close()
+		c.release()
+		c.e.remove(c)
+	})
+}
+
+// closeWriteAndWait half-closes and waits a moment so the client reads the
+// response before a reset, as net/http.
+func (c *conn) closeWriteAndWait() {
+	if c.bw != nil {
+		c.bw.Flush()
+	}
+	if cw, ok := c.rw.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+	}
+	time.Sleep(500 * time.Millisecond)
+}
+
+// hijack hands the connection to a handler with what is buffered.
+func (c *conn) hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c.abortBackground()
+	c.mu.Lock()
+	if c.state == stateClosed {
+		c.mu.Unlock()
+		return nil, nil, net.ErrClosed
+	}
+	c.state = stateHijacked
+	c.mu.Unlock()
+	c.e.remove(c)
+	c.phase = phaseRaw
+	c.rw.SetReadDeadline(time.Time{})
+	if c.respDL.IsZero() {
+		c.rw.SetWriteDeadline(time.Time{})
+	}
+	br := c.br
+	if br == nil {
+		br = bufio.NewReader(c)
+	}
+	if c.bw != nil {
+		c.bw.Flush()
+	}
+	// The hijacker's writer must not be returned to the pool.
+	bw := bufio.NewWriterSize(c.rw, writeBufferSize)
+	if c.bw != nil {
+		putWriter(c.bw)
+		c.bw = nil
+	}
+	c.br = nil
+	return c.rw, bufio.NewReadWriter(br, bw), nil
+}
+
+// handoff gives an HTTP/2 prior-knowledge connection to net/http.
+func (c *conn) handoff() {
+	n := c.br.Buffered()
+	pre, _ := c.br.Peek(n)
+	pre = append([]byte(nil), pre...)
+	c.mu.Lock()
+	c.state = stateHijacked
+	c.mu.Unlock()
+	c.e.remove(c)
+	c.rw.SetReadDeadline(time.Time{})
+	putReader(c.br)
+	c.br = nil
+	if c.bw != nil {
+		putWriter(c.bw)
+		c.bw = nil
+	}
+	if !c.e.h2.handoff(&replayConn{Conn: c.rw, pre: pre}) {
+		c.rw.Close()
+	}
+}
+
+func (s *Server) logf(format string, args ...any) {
+	if s.errorLog != nil {
+		s.errorLog(fmt.Sprintf(format, args...))
+	}
+}

@@ -1,0 +1,283 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// The proxylab engine: the Server's own HTTP/1.1 keep-alive loop on plain
+// listeners (conn.go, request.go, body.go, response.go). net/http's
+// conn.serve keeps a 4 KiB bufio.Reader, a 4 KiB bufio.Writer and a grown
+// stack for a connection's whole life; this loop gives its buffers back to
+// pools whenever nothing is buffered between requests and waits for the
+// next one in a fresh goroutine reading one byte, so an idle keep-alive
+// connection holds the socket, a conn struct and a small stack.
+//
+//	accept ──▶ conn.serve ──▶ header block judged (framing.go) ──▶ http.ReadRequest
+//	   ▲             │              │ refused: 400 and close
+//	   │             ▼
+//	   │        handler(w, r) ── body: Content-Length or checked chunks,
+//	   │             │           a read idle deadline, 100-continue
+//	   │             ▼           response: a write idle deadline
+//	   │        finish: drain what is left of the body (bounded) or close
+//	   │             │
+//	   └── park ◀────┘ buffers back to their pools; a one-byte read waits
+//	                   (the same read notices a client gone mid-request)
+//
+// TLS listeners and listeners with H2C on are served by net/http: HTTP/2
+// prior knowledge on a plain listener is handed to net/http with the bytes
+// already read.
+
+const (
+	// maxPostHandlerReadBytes is how much of a body a handler left unread
+	// is drained to keep the connection, as net/http.
+	maxPostHandlerReadBytes = 256 << 10
+	readBufferSize          = 4 << 10
+	writeBufferSize         = 4 << 10
+	// bodyBufferSize is how much of a response is held to compute its
+	// Content-Length when the handler returns first.
+	bodyBufferSize = 2 << 10
+)
+
+// Buffer pools shared by every proxylab-engine connection. poolGets and
+// poolPuts count their use for the specs (a parked connection gives back
+// what it took).
+var (
+	readerPool   sync.Pool
+	writerPool   sync.Pool
+	bodyBufPool  = sync.Pool{New: func() any { b := make([]byte, 0, bodyBufferSize); return &b }}
+	poolGets     atomic.Int64
+	poolPuts     atomic.Int64
+	errHijacked  = errors.New("connection hijacked")
+	aLongTimeAgo = time.Unix(1, 0)
+)
+
+func getReader(r *conn) *bufio.Reader {
+	poolGets.Add(1)
+	if v := readerPool.Get(); v != nil {
+		br := v.(*bufio.Reader)
+		br.Reset(r)
+		return br
+	}
+	return bufio.NewReaderSize(r, readBufferSize)
+}
+
+func putReader(br *bufio.Reader) {
+	if br.Size() != readBufferSize {
+		return // grown for a big header block: left to the collector
+	}
+	poolPuts.Add(1)
+	br.Reset(nil)
+	readerPool.Put(br)
+}
+
+func getWriter(c *conn) *bufio.Writer {
+	poolGets.Add(1)
+	if v := writerPool.Get(); v != nil {
+		bw := v.(*bufio.Writer)
+		bw.Reset((*connWriter)(c))
+		return bw
+	}
+	return bufio.NewWriterSize((*connWriter)(c), writeBufferSize)
+}
+
+func putWriter(bw *bufio.Writer) {
+	poolPuts.Add(1)
+	bw.Reset(nil)
+	writerPool.Put(bw)
+}
+
+// connState is where a proxylab-engine connection is, for Shutdown.
+type connState int32
+
+const (
+	stateActive connState = iota
+	stateIdle
+	stateHijacked
+	stateClosed
+)
+
+// engine holds the own loop's per-Server state.
+type engine struct {
+	s       *Server
+	h       http.Handler
+	ctx     context.Context // values of every request: the Server, the http.Server
+	cancel  context.CancelFunc
+	mu      sync.Mutex
+	conns   map[*conn]struct{}
+	closing atomic.Bool
+	h2      *handoffListener // nil without H2C
+}
+
+func newEngine(s *Server, h http.Handler) *engine {
+	ctx := context.WithValue(context.Background(), serverKey{}, s)
+	ctx = context.WithValue(ctx, http.ServerContextKey, s.srv)
+	ctx, cancel := context.WithCancel(ctx)
+	return &engine{s: s, h: h, ctx: ctx, cancel: cancel, conns: make(map[*conn]struct{})}
+}
+
+// serve accepts on ln until it fails or the engine closes.
+func (e *engine) serve(ln net.Listener) error {
+	var delay time.Duration
+	for {
+		rw, err := ln.Accept()
+		if err != nil {
+			if e.closing.Load() {
+				return http.ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				t := time.NewTimer(delay)
+				select {
+				case <-t.C:
+				case <-e.ctx.Done():
+					t.Stop()
+					return http.ErrServerClosed
+				}
+				continue
+			}
+			return err
+		}
+		delay = 0
+		c := newConn(e, rw)
+		if !e.add(c) {
+			rw.Close()
+			return http.ErrServerClosed
+		}
+		go c.serve()
+	}
+}
+
+func (e *engine) add(c *conn) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closing.Load() {
+		return false
+	}
+	e.conns[c] = struct{}{}
+	return true
+}
+
+func (e *engine) remove(c *conn) {
+	e.mu.Lock()
+	delete(e.conns, c)
+	e.mu.Unlock()
+}
+
+// closeIdle closes idle connections and reports whether none is left
+// active.
+func (e *engine) closeIdle() bool {
+	e.mu.Lock()
+	conns := make([]*conn, 0, len(e.conns))
+	for c := range e.conns {
+		conns = append(conns, c)
+	}
+	e.mu.Unlock()
+	quiet := true
+	for _, c := range conns {
+		if !c.closeIfIdle() {
+			quiet = false
+		}
+	}
+	return quiet
+}
+
+// shutdown stops keep-alive, closes idle connections as they become idle
+// and returns once none is active, or with ctx's error.
+func (e *engine) shutdown(ctx context.Context) error {
+	e.closing.Store(true)
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for !e.closeIdle() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// close cuts every connection the engine still serves and cancels the
+// requests in flight.
+func (e *engine) close() {
+	e.closing.Store(true)
+	e.cancel()
+	e.mu.Lock()
+	conns := make([]*conn, 0, len(e.conns))
+	for c := range e.conns {
+		conns = append(conns, c)
+	}
+	e.mu.Unlock()
+	for _, c := range conns {
+		c.rw.Close()
+	}
+}
+
+// handoffListener is the listener net/http serves HTTP/2 prior-knowledge
+// connections from: the own loop hands them over with what it read.
+type handoffListener struct {
+	addr  net.Addr
+	ch    chan net.Conn
+	done  chan struct{}
+	once  sync.Once
+	count atomic.Int64
+}
+
+func newHandoffListener(addr net.Addr) *handoffListener {
+	return &handoffListener{addr: addr, ch: make(chan net.Conn), done: make(chan struct{})}
+}
+
+func (l *handoffListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.ch:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *handoffListener) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return nil
+}
+
+func (l *handoffListener) Addr() net.Addr { return l.addr }
+
+// handoff gives c to net/http; false if it is closed.
+func (l *handoffListener) handoff(c net.Conn) bool {
+	select {
+	case l.ch <- c:
+		l.count.Add(1)
+		return true
+	case <-l.done:
+		return false
+	}
+}
+
+// replayConn returns the bytes read before a handoff first.
+type replayConn struct {
+	net.Conn
+	pre []byte
+}
+
+func (c *replayConn) Read(p []byte) (int, error) {
+	if len(c.pre) > 0 {
+		n := copy(p, c.pre)
+		c.pre = c.pre[n:]
+		return n, nil
+	}
+	return c.Conn.Read(p)
+}
+
+var (
+	_ net.Listener = (*handoffListener)(nil)
+	_ net.Conn     = (*replayConn)(nil)
+)

@@ -1,0 +1,280 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"golang.org/x/net/http/httpguts"
+)
+
+// verdict says what the loop does with what readRequest read.
+type verdict int
+
+const (
+	verdictServe   verdict = iota // run the handler
+	verdictClose                  // answered (or not) and close
+	verdictHandoff                // HTTP/2 prior knowledge: net/http serves it
+)
+
+const errorHeaders = "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
+
+// readRequest reads the next request's header block, judges its framing
+// where it lies in the buffer, parses it with http.ReadRequest and builds
+// its response.
+func (c *conn) readRequest() (*response, verdict) {
+	c.phase = phaseHeader
+	c.remain = int64(c.cfg.MaxHeaderBytes) + headerSlack
+	c.hitLimit = false
+	c.fixedWDL = time.Time{}
+	c.reqDL, c.respDL = time.Time{}, time.Time{}
+	now := time.Now()
+	if d := c.cfg.ReadTimeout; d > 0 {
+		c.reqDL = now.Add(d)
+	}
+	if c.lastPOST {
+		// RFC 9112 §2.2 tolerance for old clients, as net/http.
+		peek, _ := c.br.Peek(4)
+		c.br.Discard(leadingCRLF(peek))
+	}
+	var (
+		fr               framing
+		checked, refused bool
+		h2               bool
+		hosts            int
+		host             string
+	)
+	if !c.cfg.LenientFraming || c.e.h2 != nil {
+		fr, checked, refused, h2, hosts, host = c.judgeHeader()
+		if c.cfg.LenientFraming {
+			checked, refused = false, false
+		}
+	}
+	if refused {
+		c.reply("400 Bad Request")
+		return nil, verdictClose
+	}
+	if h2 && c.first && c.e.h2 != nil {
+		return nil, verdictHandoff
+	}
+	req, err := http.ReadRequest(c.br)
+	if err != nil {
+		switch {
+		case c.hitLimit:
+			c.reply("431 Request Header Fields Too Large")
+			c.closeWriteAndWait()
+		case strings.HasPrefix(err.Error(), "unsupported transfer encoding"):
+			c.writeString("HTTP/1.1 501 Not Implemented" + errorHeaders + "Unsupported transfer encoding")
+		case isCommonNetReadError(err):
+		default:
+			c.reply("400 Bad Request")
+		}
+		return nil, verdictClose
+	}
+	c.phase = phaseFixed
+	c.remain = 0
+	c.lastPOST = req.Method == http.MethodPost
+	if req.ProtoMajor != 1 && !(req.ProtoMajor == 2 && req.ProtoMinor == 0 && req.Method == "PRI" && req.RequestURI == "*") {
+		c.replyStatus(http.StatusHTTPVersionNotSupported, "unsupported protocol version")
+		return nil, verdictClose
+	}
+	if checked {
+		if req.ProtoAtLeast(1, 1) && hosts == 0 && !h2 && req.Method != http.MethodConnect {
+			c.replyStatus(http.StatusBadRequest, "missing required Host header")
+			return nil, verdictClose
+		}
+		if hosts == 1 && !httpguts.ValidHostHeader(host) {
+			c.replyStatus(http.StatusBadRequest, "malformed Host header")
+			return nil, verdictClose
+		}
+	} else if req.ProtoAtLeast(1, 1) && req.Host == "" && req.Method != http.MethodConnect {
+		c.replyStatus(http.StatusBadRequest, "missing required Host header")
+		return nil, verdictClose
+	}
+	for k, vv := range req.Header {
+		if !httpguts.ValidHeaderFieldName(k) {
+			c.replyStatus(http.StatusBadRequest, "invalid header name")
+			return nil, verdictClose
+		}
+		for _, v := range vv {
+			if !httpguts.ValidHeaderFieldValue(v) {
+				c.replyStatus(http.StatusBadRequest, "invalid header value")
+				return nil, verdictClose
+			}
+		}
+	}
+	ctx, cancel := context.WithCancel(c.ctx)
+	req = req.WithContext(ctx)
+	req.RemoteAddr = c.rw.RemoteAddr().String()
+	w := newResponse(c, req, cancel)
+	if h2 {
+		w.closeAfter = true
+	}
+	if req.Body != http.NoBody && req.Body != nil {
+		b := &body{c: c, w: w, chunked: fr.state == inChunkLine || req.ContentLength < 0, left: req.ContentLength}
+		w.body = b
+		req.Body = b
+	}
+	if c.cfg.WriteTimeout > 0 {
+		c.respDL = time.Now().Add(c.cfg.WriteTimeout)
+	}
+	c.mu.Lock()
+	c.cancelReq = cancel
+	c.mu.Unlock()
+	if expectsContinue(req) {
+		if req.ProtoAtLeast(1, 1) && req.ContentLength != 0 && w.body != nil {
+			w.body.expect = true
+			w.canContinue.Store(true)
+		}
+	} else if req.Header.Get("Expect") != "" {
+		w.Header().Set("Connection", "close")
+		w.WriteHeader(http.StatusExpectationFailed)
+		w.finish()
+		return nil, verdictClose
+	}
+	if w.body == nil {
+		c.startBackground()
+	} else {
+		c.phase = phaseBody
+	}
+	return w, verdictServe
+}
+
+// judgeHeader finds the header block in the read buffer (growing it to the
+// header limit when a block does not fit) and judges its framing in place.
+// checked is false when no complete block could be judged: ReadRequest
+// then meets the same end or limit and fails.
+func (c *conn) judgeHeader() (fr framing, checked, refused, h2 bool, hosts int, host string) {
+	scanned := 0
+	for {
+		n := c.br.Buffered()
+		buf, _ := c.br.Peek(n)
+		if end := headerEnd(buf, min(max(scanned-3, 0), len(buf))); end >= 0 {
+			block := buf[:end]
+			if block[0] == '\r' || block[0] == '\n' {
+				return fr, false, false, false, 0, "" // a leading empty line: ReadRequest refuses it
+			}
+			var ok bool
+			fr, ok = judge(block)
+			if !ok {
+				return fr, true, true, false, 0, ""
+			}
+			h2 = bytes.HasPrefix(block, []byte("PRI * HTTP/2.0\r\n"))
+			hosts, hb := hostHeaders(block)
+			return fr, true, false, h2, hosts, string(hb)
+		}
+		scanned = n
+		if n == c.br.Size() {
+			big := c.cfg.MaxHeaderBytes + headerSlack + 1
+			if c.br.Size() >= big {
+				return fr, false, false, false, 0, ""
+			}
+			held := append([]byte(nil), buf...)
+			putReader(c.br)
+			c.br = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(held), c), big)
+			if _, err := c.br.Peek(len(held)); err != nil {
+				return fr, false, false, false, 0, ""
+			}
+			continue
+		}
+		if _, err := c.br.Peek(n + 1); err != nil {
+			return fr, false, false, false, 0, ""
+		}
+	}
+}
+
+// headerEnd returns the index just past the empty line ending the header
+// block in b, looking from from, or -1.
+func headerEnd(b []byte, from int) int {
+	end := -1
+	if i := bytes.Index(b[from:], []byte("\n\r\n")); i >= 0 {
+		end = from + i + 3
+	}
+	if i := bytes.Index(b[from:], []byte("\n\n")); i >= 0 && (end < 0 || from+i+2 < end) {
+		end = from + i + 2
+	}
+	return end
+}
+
+// hostHeaders counts the Host fields of a header block and returns the
+// first one's value.
+func hostHeaders(block []byte) (n int, first []byte) {
+	_, rest := nextLine(block)
+	for len(rest) > 0 {
+		var l []byte
+		l, rest = nextLine(rest)
+		name, value, ok := bytes.Cut(l, []byte(":"))
+		if ok && bytes.EqualFold(name, []byte("Host")) {
+			if n == 0 {
+				first = bytes.Trim(value, " \t")
+			}
+			n++
+		}
+	}
+	return n, first
+}
+
+func leadingCRLF(b []byte) int {
+	n := 0
+	for _, c := range b {
+		if c != '\r' && c != '\n' {
+			break
+		}
+		n++
+	}
+	return n
+}
+
+func expectsContinue(r *http.Request) bool {
+	v := r.Header["Expect"]
+	return len(v) == 1 && strings.EqualFold(strings.TrimSpace(v[0]), "100-continue")
+}
+
+func isCommonNetReadError(err error) bool {
+	if err == io.EOF {
+		return true
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	var oe *net.OpError
+	return errors.As(err, &oe) && oe.Op == "read"
+}
+
+// reply writes a plain error response as net/http does before closing.
+func (c *conn) reply(status string) {
+	c.writeString("HTTP/1.1 " + status + errorHeaders + status)
+}
+
+func (c *conn) replyStatus(code int, text string) {
+	s := http.StatusText(code)
+	c.writeString("HTTP/1.1 " + itoa(code) + " " + s + ": " + text + errorHeaders + itoa(code) + " " + s + ": " + text)
+}
+
+func (c *conn) writeString(s string) {
+	if c.bw == nil {
+		c.bw = getWriter(c)
+	}
+	c.bw.WriteString(s)
+	c.bw.Flush()
+}
+
+func itoa(n int) string {
+	var b [20]byte
+	i := len(b)
+	for n >= 10 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	i--
+	b[i] = byte('0' + n)
+	return string(b[i:])
+}

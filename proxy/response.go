@@ -1,0 +1,572 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/net/http/httpguts"
+)
+
+// response is the http.ResponseWriter of the own loop. The handler's header
+// map is written as it is when the header goes out (no clone at
+// WriteHeader); trailer fields announced by then are kept for the end. A
+// body written before the handler returns that fits bodyBufferSize gets a
+// Content-Length; otherwise HTTP/1.1 is chunked and HTTP/1.0 ends with the
+// connection.
+type response struct {
+	c      *conn
+	req    *http.Request
+	body   *body // nil without a request body
+	cancel context.CancelFunc
+	header http.Header
+
+	status      int
+	wroteHeader bool // WriteHeader called (or implied)
+	headerSent  bool // the header is in the connection's writer
+	handlerDone bool
+	hijacked    bool
+	fullDuplex  bool
+	closeAfter  bool
+	chunking    bool
+	head        bool
+
+	buf      *[]byte // pooled: body held until the header goes out
+	written  int64   // body bytes written by the handler
+	clen     int64   // declared or computed Content-Length, or -1
+	trailers []string
+
+	wantsClose      bool
+	wants10Keep     bool
+	continueMu      sync.Mutex
+	canContinue     atomic.Bool
+	wroteContinue   bool
+	requestTooLarge bool
+}
+
+func newResponse(c *conn, req *http.Request, cancel context.CancelFunc) *response {
+	w := &response{c: c, req: req, cancel: cancel, header: make(http.Header), clen: -1,
+		head: req.Method == http.MethodHead}
+	w.wantsClose = req.Close || hasToken(req.Header.Get("Connection"), "close")
+	w.wants10Keep = !req.ProtoAtLeast(1, 1) && hasToken(req.Header.Get("Connection"), "keep-alive")
+	return w
+}
+
+// endContext cancels the request's context once its handler returned.
+func (w *response) endContext() {
+	w.cancel()
+	w.c.mu.Lock()
+	w.c.cancelReq = nil
+	w.c.mu.Unlock()
+}
+
+// Header returns the header map the handler fills.
+func (w *response) Header() http.Header { return w.header }
+
+// WriteHeader sends an informational response at once or records the final
+// status.
+func (w *response) WriteHeader(code int) {
+	if w.hijacked {
+		w.c.e.s.logf("http: response.WriteHeader on hijacked connection")
+		return
+	}
+	if w.wroteHeader {
+		w.c.e.s.logf("http: superfluous response.WriteHeader call")
+		return
+	}
+	if code < 100 || code > 999 {
+		panic("invalid WriteHeader code " + strconv.Itoa(code))
+	}
+	if code < 101 || code > 199 {
+		w.disableContinue()
+	}
+	if code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols {
+		bw := w.writer()
+		writeStatusLine(bw, w.req.ProtoAtLeast(1, 1), code)
+		writeHeaders(bw, w.header, func(k string) bool { return k == "Content-Length" || k == "Transfer-Encoding" })
+		bw.WriteString("\r\n")
+		bw.Flush()
+		return
+	}
+	w.wroteHeader = true
+	w.status = code
+	if cl := w.header.Get("Content-Length"); cl != "" {
+		v, err := strconv.ParseInt(cl, 10, 64)
+		if err == nil && v >= 0 {
+			w.clen = v
+		} else {
+			w.c.e.s.logf("http: invalid Content-Length of %q", cl)
+			w.header.Del("Content-Length")
+		}
+	}
+	for _, v := range w.header["Trailer"] {
+		for f := range strings.SplitSeq(v, ",") {
+			if f = strings.TrimSpace(f); f != "" {
+				w.trailers = append(w.trailers, http.CanonicalHeaderKey(f))
+			}
+		}
+	}
+}
+
+func (w *response) writer() *bufio.Writer {
+	if w.c.bw == nil {
+		w.c.bw = getWriter(w.c)
+	}
+	return w.c.bw
+}
+
+// Write buffers p until the header goes out, then writes it on.
+func (w *response) Write(p []byte) (int, error) {
+	if w.hijacked {
+		return 0, http.ErrHijacked
+	}
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if !bodyAllowed(w.status) {
+		return 0, http.ErrBodyNotAllowed
+	}
+	w.written += int64(len(p))
+	if w.clen != -1 && w.written > w.clen {
+		return 0, http.ErrContentLength
+	}
+	if !w.headerSent {
+		if w.buf == nil {
+			w.buf = bodyBufPool.Get().(*[]byte)
+		}
+		b := *w.buf
+		if len(b)+len(p) <= cap(b) {
+			*w.buf = append(b, p...)
+			return len(p), nil
+		}
+		w.sendHeader()
+	}
+	return w.writeBody(p)
+}
+
+// WriteString is Write without a conversion for the buffered case.
+func (w *response) WriteString(s string) (int, error) {
+	if !w.headerSent && w.wroteHeader && bodyAllowed(w.status) && (w.clen == -1 || w.written+int64(len(s)) <= w.clen) {
+		if w.buf == nil {
+			w.buf = bodyBufPool.Get().(*[]byte)
+		}
+		if b := *w.buf; len(b)+len(s) <= cap(b) {
+			*w.buf = append(b, s...)
+			w.written += int64(len(s))
+			return len(s), nil
+		}
+	}
+	return w.Write([]byte(s))
+}
+
+// writeBody writes p after the header, framed.
+func (w *response) writeBody(p []byte) (int, error) {
+	if w.head {
+		return len(p), nil
+	}
+	bw := w.writer()
+	if w.chunking {
+		bw.WriteString(strconv.FormatInt(int64(len(p)), 16))
+		bw.WriteString("\r\n")
+		bw.Write(p)
+		_, err := bw.WriteString("\r\n")
+		if err != nil {
+			return 0, err
+		}
+		return len(p), nil
+	}
+	return bw.Write(p)
+}
+
+// sendHeader writes the status line, the handler's header and the framing
+// headers, then the body held so far.
+func (w *response) sendHeader() {
+	if w.headerSent {
+		return
+	}
+	w.headerSent = true
+	w.disableContinue()
+	var held []byte
+	if w.buf != nil {
+		held = *w.buf
+	}
+	h := w.header
+	code := w.status
+	keepAlives := !w.c.e.closing.Load()
+	hasTE := h.Get("Transfer-Encoding") != ""
+	te := h.Get("Transfer-Encoding")
+	trailers := len(w.trailers) > 0
+	if !trailers {
+		for k := range h {
+			if strings.HasPrefix(k, http.TrailerPrefix) {
+				trailers = true
+				break
+			}
+		}
+	}
+	var setCL int64 = -1
+	if w.handlerDone && !trailers && !hasTE && bodyAllowed(code) && w.clen == -1 && (!w.head || len(held) > 0) {
+		w.clen = int64(len(held))
+		setCL = w.clen
+	}
+	if w.wants10Keep && keepAlives && h.Get("Content-Length") != "" && h.Get("Connection") == "keep-alive" {
+		w.closeAfter = false
+	}
+	hasCL := w.clen != -1
+	var setConn string
+	if w.wants10Keep && (w.head || hasCL || !bodyAllowed(code)) {
+		if _, ok := h["Connection"]; !ok {
+			setConn = "keep-alive"
+		}
+	} else if !w.req.ProtoAtLeast(1, 1) || w.wantsClose {
+		w.closeAfter = true
+	}
+	if h.Get("Connection") == "close" || !keepAlives {
+		w.closeAfter = true
+	}
+	if w.body != nil && w.body.expect {
+		w.closeAfter = true // the body was never asked for
+	}
+	if w.body != nil && !w.closeAfter && !w.fullDuplex && !w.body.sawEOF {
+		if w.handlerDone {
+			if !w.body.drainAfter(w.c.cfg.ReadHeaderTimeout) {
+				w.closeAfter = true
+				w.requestTooLarge = true
+				setConn = "close"
+			}
+		} else if !w.body.drain(maxPostHandlerReadBytes) {
+			w.closeAfter = true
+			w.requestTooLarge = true
+			setConn = "close"
+		}
+	}
+	exclude := func(k string) bool {
+		if strings.HasPrefix(k, http.TrailerPrefix) || slices.Contains(w.trailers, k) {
+			return true
+		}
+		switch k {
+		case "Content-Length":
+			return w.chunking || !bodyAllowed(code) || (hasCL && hasTE && te != "identity") ||
+				(code == http.StatusNotModified)
+		case "Transfer-Encoding":
+			return true
+		case "Content-Type":
+			return code == http.StatusNotModified
+		case "Connection":
+			return setConn == "close" || (w.closeAfter && !isSwitch(code, h) && (!keepAlives || !hasToken(h.Get("Connection"), "close")))
+		}
+		return false
+	}
+	var setType string
+	if bodyAllowed(code) {
+		_, haveType := h["Content-Type"]
+		if h.Get("Content-Encoding") == "" && !haveType && !hasTE && len(held) > 0 {
+			setType = http.DetectContentType(held)
+		}
+	}
+	if hasCL && hasTE && te != "identity" {
+		hasCL = false
+		w.clen = -1
+		setCL = -1
+	}
+	var setTE string
+	switch {
+	case w.head || !bodyAllowed(code) || code == http.StatusNoContent:
+	case hasCL:
+	case w.req.ProtoAtLeast(1, 1):
+		if hasTE && te == "identity" {
+			w.closeAfter = true
+		} else {
+			w.chunking = true
+			setTE = "chunked"
+		}
+	default:
+		w.closeAfter = true
+	}
+	if w.chunking {
+		setCL = -1
+	}
+	if w.closeAfter && setConn != "close" && !isSwitch(code, h) && (!keepAlives || !hasToken(h.Get("Connection"), "close")) {
+		setConn = ""
+		if w.req.ProtoAtLeast(1, 1) {
+			setConn = "close"
+		}
+	}
+	bw := w.writer()
+	writeStatusLine(bw, w.req.ProtoAtLeast(1, 1), code)
+	writeHeaders(bw, h, exclude)
+	if setType != "" {
+		bw.WriteString("Content-Type: ")
+		bw.WriteString(setType)
+		bw.WriteString("\r\n")
+	}
+	if setConn != "" {
+		bw.WriteString("Connection: ")
+		bw.WriteString(setConn)
+		bw.WriteString("\r\n")
+	}
+	if setTE != "" {
+		bw.WriteString("Transfer-Encoding: chunked\r\n")
+	}
+	if _, ok := h["Date"]; !ok {
+		bw.WriteString("Date: ")
+		bw.Write(httpDate())
+		bw.WriteString("\r\n")
+	}
+	if setCL >= 0 {
+		bw.WriteString("Content-Length: ")
+		var nb [20]byte
+		bw.Write(strconv.AppendInt(nb[:0], setCL, 10))
+		bw.WriteString("\r\n")
+	}
+	bw.WriteString("\r\n")
+	if len(held) > 0 {
+		w.writeBody(held)
+	}
+	w.putBuf()
+}
+
+func (w *response) putBuf() {
+	if w.buf != nil {
+		*w.buf = (*w.buf)[:0]
+		bodyBufPool.Put(w.buf)
+		w.buf = nil
+	}
+}
+
+// finish ends the response once the handler returned: the header if not
+// sent, the last chunk and trailers, the flush; then the rest of the body.
+func (w *response) finish() {
+	w.handlerDone = true
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	w.sendHeader()
+	bw := w.writer()
+	if w.chunking && !w.head {
+		bw.WriteString("0\r\n")
+		w.writeTrailers(bw)
+		bw.WriteString("\r\n")
+	}
+	bw.Flush()
+	w.c.rw.SetWriteDeadline(time.Time{})
+	if w.body != nil {
+		w.body.Close()
+		if !w.closeAfter && !w.body.drainAfter(w.c.cfg.ReadHeaderTimeout) {
+			w.closeAfter = true
+		}
+	}
+}
+
+func (w *response) writeTrailers(bw *bufio.Writer) {
+	for _, k := range w.trailers {
+		for _, v := range w.header[k] {
+			writeField(bw, k, v)
+		}
+	}
+	for k, vv := range w.header {
+		if t, ok := strings.CutPrefix(k, http.TrailerPrefix); ok {
+			for _, v := range vv {
+				writeField(bw, t, v)
+			}
+		}
+	}
+}
+
+// reuse reports whether the connection may serve another request.
+func (w *response) reuse() bool {
+	if w.closeAfter || w.c.werr != nil {
+		return false
+	}
+	if !w.head && w.clen != -1 && bodyAllowed(w.status) && w.clen != w.written {
+		return false
+	}
+	return w.body == nil || w.body.sawEOF
+}
+
+// Flush sends what is buffered.
+func (w *response) Flush() { w.FlushError() }
+
+// FlushError is Flush reporting a write error (http.ResponseController).
+func (w *response) FlushError() error {
+	if w.hijacked {
+		return http.ErrHijacked
+	}
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	w.sendHeader()
+	if err := w.writer().Flush(); err != nil {
+		return err
+	}
+	return w.c.werr
+}
+
+// Hijack hands the connection over (http.Hijacker).
+func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if w.hijacked {
+		return nil, nil, http.ErrHijacked
+	}
+	if w.wroteHeader && w.headerSent {
+		w.writer().Flush()
+	}
+	w.putBuf()
+	rw, brw, err := w.c.hijack()
+	if err == nil {
+		w.hijacked = true
+	}
+	return rw, brw, err
+}
+
+// SetReadDeadline fixes the read deadline until the request ends; zero
+// goes back to the body idle deadline (http.ResponseController).
+func (w *response) SetReadDeadline(t time.Time) error {
+	if w.hijacked {
+		return http.ErrHijacked
+	}
+	if w.body != nil {
+		w.body.mu.Lock()
+		defer w.body.mu.Unlock()
+	}
+	if t.IsZero() {
+		if w.body != nil && !w.body.sawEOF {
+			w.c.phase = phaseBody
+		}
+		return w.c.rw.SetReadDeadline(t)
+	}
+	w.c.phase = phaseFixed
+	return w.c.rw.SetReadDeadline(t)
+}
+
+// SetWriteDeadline fixes the write deadline until the request ends; zero
+// goes back to the write idle deadline (http.ResponseController).
+func (w *response) SetWriteDeadline(t time.Time) error {
+	if w.hijacked {
+		return http.ErrHijacked
+	}
+	w.c.fixedWDL = t
+	return w.c.rw.SetWriteDeadline(t)
+}
+
+// EnableFullDuplex lets the handler read the body while it writes the
+// response (http.ResponseController).
+func (w *response) EnableFullDuplex() error {
+	w.fullDuplex = true
+	return nil
+}
+
+// writeContinue answers "Expect: 100-continue" unless the response started.
+func (w *response) writeContinue() {
+	w.continueMu.Lock()
+	defer w.continueMu.Unlock()
+	if !w.canContinue.Load() {
+		return
+	}
+	w.canContinue.Store(false)
+	w.wroteContinue = true
+	bw := w.writer()
+	bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
+	bw.Flush()
+}
+
+func (w *response) disableContinue() {
+	if !w.canContinue.Load() {
+		return
+	}
+	w.continueMu.Lock()
+	w.canContinue.Store(false)
+	w.continueMu.Unlock()
+}
+
+func bodyAllowed(code int) bool {
+	return (code < 100 || code > 199) && code != http.StatusNoContent && code != http.StatusNotModified
+}
+
+func isSwitch(code int, h http.Header) bool {
+	return code == http.StatusSwitchingProtocols && hasToken(h.Get("Connection"), "upgrade")
+}
+
+func writeStatusLine(bw *bufio.Writer, is11 bool, code int) {
+	if is11 {
+		bw.WriteString("HTTP/1.1 ")
+	} else {
+		bw.WriteString("HTTP/1.0 ")
+	}
+	var nb [10]byte
+	bw.Write(strconv.AppendInt(nb[:0], int64(code), 10))
+	bw.WriteByte(' ')
+	if text := http.StatusText(code); text != "" {
+		bw.WriteString(text)
+	} else {
+		bw.WriteString("status code ")
+		bw.Write(strconv.AppendInt(nb[:0], int64(code), 10))
+	}
+	bw.WriteString("\r\n")
+}
+
+// writeHeaders writes h sorted by key, without the keys exclude names, with
+// invalid names dropped and line breaks in values turned into spaces, as
+// http.Header.Write.
+func writeHeaders(bw *bufio.Writer, h http.Header, exclude func(string) bool) {
+	var arr [32]string
+	keys := arr[:0]
+	for k := range h {
+		if !exclude(k) {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if !httpguts.ValidHeaderFieldName(k) {
+			continue
+		}
+		for _, v := range h[k] {
+			writeField(bw, k, v)
+		}
+	}
+}
+
+func writeField(bw *bufio.Writer, k, v string) {
+	if strings.ContainsAny(v, "\r\n") {
+		v = strings.NewReplacer("\n", " ", "\r", " ").Replace(v)
+	}
+	v = strings.Trim(v, " \t")
+	bw.WriteString(k)
+	bw.WriteString(": ")
+	bw.WriteString(v)
+	bw.WriteString("\r\n")
+}
+
+// The Date header, formatted once a second.
+type dateLine struct {
+	sec int64
+	b   []byte
+}
+
+var dateCache atomic.Pointer[dateLine]
+
+func httpDate() []byte {
+	now := time.Now()
+	if d := dateCache.Load(); d != nil && d.sec == now.Unix() {
+		return d.b
+	}
+	d := &dateLine{sec: now.Unix(), b: now.UTC().AppendFormat(make([]byte, 0, 29), http.TimeFormat)}
+	dateCache.Store(d)
+	return d.b
+}
+
+var (
+	_ http.ResponseWriter = (*response)(nil)
+	_ http.Flusher        = (*response)(nil)
+	_ http.Hijacker       = (*response)(nil)
+)
