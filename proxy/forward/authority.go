@@ -124,8 +124,9 @@ func canonicalHost(h string) (string, error) {
 		if a.Is6() {
 			return "", errors.New("an IPv6 address must be in brackets")
 		}
-		// netip rejects leading zeros, so a dotted quad it accepts is canonical.
-		return a.String(), nil
+		// netip rejects leading zeros, so a dotted quad it accepts is
+		// canonical already: h is returned without formatting a.
+		return h, nil
 	}
 	h = strings.TrimSuffix(strings.ToLower(h), ".")
 	if h == "" {
@@ -139,7 +140,7 @@ func canonicalHost(h string) (string, error) {
 	if len(h) > 253 {
 		return "", errors.New("host name longer than 253 bytes")
 	}
-	for _, label := range strings.Split(h, ".") {
+	for label := range strings.SplitSeq(h, ".") {
 		if label == "" || len(label) > 63 {
 			return "", fmt.Errorf("host label %q, want 1-63 bytes", label)
 		}

@@ -27,7 +27,7 @@ func (p *Proxy) serveConnect(w http.ResponseWriter, r *http.Request, pol *policy
 			Detail: "bad CONNECT target, want host:port", Err: err})
 		return
 	}
-	rec.target = joinHostPort(host, port)
+	rec.destination(host, port)
 	release, d := p.reserveTunnel(pol)
 	if d != nil {
 		p.refuse(w, pol, rec, d)
@@ -205,7 +205,7 @@ func (p *Proxy) relayRefusal(w http.ResponseWriter, resp *http.Response, pol *po
 	h.Set("Proxy-Status", fmt.Sprintf("%s; error=http_request_denied; details=%q", pol.cfg.Via,
 		fmt.Sprintf("parent proxy %s answered %d", rt.parent.url.Host, resp.StatusCode)))
 	h.Set("Content-Length", fmt.Sprint(resp.ContentLength))
-	proxy.AddVia(h, resp.Proto, pol.cfg.Via)
+	pol.via.add(h, resp.Proto)
 	w.WriteHeader(resp.StatusCode)
 	n, _ := io.Copy(w, resp.Body)
 	rec.status, rec.kind, rec.down = resp.StatusCode, "parent_refused", n

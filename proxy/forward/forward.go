@@ -49,19 +49,20 @@ func (p *Proxy) serveHTTP(w http.ResponseWriter, r *http.Request, pol *policy, r
 		return
 	}
 	rec.allow(rt)
-	rec.target = r.URL.String()
+	rec.url = r.URL
 
 	out := r.Clone(r.Context())
 	out.RequestURI = ""
 	out.Host = r.URL.Host
-	out.URL.Host = rt.target()
-	transport := p.transportFor(pol, rt.parent)
 	if rt.parent == nil {
-		out.URL.Host = rt.dial.String()
+		out.URL.Host = p.addrs.get(rt.dial) // the vetted address: the Transport never resolves
+	} else {
+		out.URL.Host = rt.target() // the parent resolves the name
 	}
+	transport := p.transportFor(pol, rt.parent)
 	proxy.RemoveHopByHop(out.Header)
 	proxy.StripH2CUpgrade(out.Header)
-	proxy.AddVia(out.Header, r.Proto, pol.cfg.Via)
+	pol.via.add(out.Header, r.Proto)
 	if r.ContentLength == 0 && len(r.TransferEncoding) == 0 {
 		out.Body = nil
 	}
@@ -114,8 +115,8 @@ func (p *Proxy) copyResponse(w http.ResponseWriter, resp *http.Response, r *http
 			"parent proxy "+rt.parent.url.Host+" answered 407"))
 		rec.kind = "parent_auth"
 	}
-	proxy.AddVia(h, resp.Proto, pol.cfg.Via)
-	if resp.ContentLength >= 0 && r.Method != http.MethodHead && bodyAllowed(resp.StatusCode) {
+	pol.via.add(h, resp.Proto)
+	if resp.ContentLength >= 0 && r.Method != http.MethodHead && bodyAllowed(resp.StatusCode) && !hasLength(h, resp.ContentLength) {
 		h.Set("Content-Length", strconv.FormatInt(resp.ContentLength, 10))
 	}
 	rec.status = resp.StatusCode
@@ -126,6 +127,17 @@ func (p *Proxy) copyResponse(w http.ResponseWriter, resp *http.Response, r *http
 	}
 	n, _ := io.Copy(dst, resp.Body)
 	rec.down = n
+}
+
+// hasLength reports whether h already says Content-Length: n, once and in
+// canonical form (no sign, no leading zero), so it can be relayed as it is.
+func hasLength(h http.Header, n int64) bool {
+	v := h["Content-Length"]
+	if len(v) != 1 || v[0] == "" || v[0][0] == '+' || (v[0][0] == '0' && len(v[0]) > 1) {
+		return false
+	}
+	m, err := strconv.ParseInt(v[0], 10, 64)
+	return err == nil && m == n
 }
 
 // bodyAllowed reports whether a response with this status may carry a body
@@ -155,7 +167,7 @@ func (p *Proxy) maxForwards(w http.ResponseWriter, r *http.Request, pol *policy,
 		return false
 	}
 	rec.allowed, rec.rule, rec.status = true, "max-forwards", http.StatusOK
-	proxy.AddVia(w.Header(), r.Proto, pol.cfg.Via)
+	pol.via.add(w.Header(), r.Proto)
 	if r.Method == http.MethodOptions {
 		w.Header().Set("Allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, TRACE, CONNECT")
 		w.Header().Set("Content-Length", "0")

@@ -83,10 +83,11 @@ func (p *Proxy) decide(ctx context.Context, pol *policy, host string, port uint1
 		return rt, nil
 	}
 	dialHost, dialPort := host, port
-	if m, ok := pol.connectTo[rt.target()]; ok {
+	if m, ok := pol.connectTo[hostPort{host, port}]; ok {
 		dialHost, dialPort = m.host, m.port
 	}
-	addrs, d := p.resolve(ctx, pol, dialHost)
+	var literal [1]netip.Addr // an IP literal needs no slice on the heap
+	addrs, d := p.resolve(ctx, pol, dialHost, literal[:0])
 	if d != nil && !nameAllowed {
 		// Only an address could have allowed it, and there is none: that is
 		// a policy refusal, not a gateway error.
@@ -156,11 +157,11 @@ func (p *Proxy) vet(pol *policy, a netip.Addr, port uint16, self netip.AddrPort)
 		"address %s is %s and not in allow_nets", a, class)
 }
 
-// resolve turns a host into addresses: literals as they are, names through
-// the Resolver, once, bounded by the dial timeout.
-func (p *Proxy) resolve(ctx context.Context, pol *policy, host string) ([]netip.Addr, *Denial) {
+// resolve turns a host into addresses: literals as they are (appended to
+// buf), names through the Resolver, once, bounded by the dial timeout.
+func (p *Proxy) resolve(ctx context.Context, pol *policy, host string, buf []netip.Addr) ([]netip.Addr, *Denial) {
 	if a, err := netip.ParseAddr(host); err == nil {
-		return []netip.Addr{a}, nil
+		return append(buf, a), nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, pol.cfg.Timeouts.Dial)
 	defer cancel()

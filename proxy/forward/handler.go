@@ -19,21 +19,21 @@ import (
 // never a reverse proxy.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	pol := p.pol.Load()
-	rec := p.newRecord(r)
+	rec := newRecord(r)
 	if r.Method == http.MethodConnect {
 		rec.proto = "connect"
 	}
-	if d := p.admit(r, pol, rec); d != nil {
-		p.refuse(w, pol, rec, d)
+	if d := p.admit(r, pol, &rec); d != nil {
+		p.refuse(w, pol, &rec, d)
 		return
 	}
 	switch {
 	case r.Method == http.MethodConnect:
-		p.serveConnect(w, r, pol, rec)
+		p.serveConnect(w, r, pol, &rec)
 	case r.URL.IsAbs() && r.URL.Host != "":
-		p.serveHTTP(w, r, pol, rec)
+		p.serveHTTP(w, r, pol, &rec)
 	default:
-		p.refuse(w, pol, rec, deny(http.StatusBadRequest, "http_request_error", "origin-form",
+		p.refuse(w, pol, &rec, deny(http.StatusBadRequest, "http_request_error", "origin-form",
 			"%q is origin-form; a forward proxy wants an absolute URL such as http://host/path", r.RequestURI))
 	}
 }

@@ -49,7 +49,7 @@ func newMetrics(reg prometheus.Registerer, p *Proxy) (*metrics, error) {
 }
 
 func (m *metrics) observe(rec *record, decision string, dur time.Duration) {
-	m.requests.WithLabelValues(rec.proto, decision, rec.kind, strconv.Itoa(rec.status)).Inc()
+	m.requests.WithLabelValues(rec.proto, decision, rec.kind, statusLabel(rec.status)).Inc()
 	if rec.up > 0 {
 		m.bytes.WithLabelValues(rec.proto, "up").Add(float64(rec.up))
 	}
@@ -62,4 +62,22 @@ func (m *metrics) observe(rec *record, decision string, dur time.Duration) {
 // MetricsHandler serves the proxy's registry in the Prometheus text format.
 func (p *Proxy) MetricsHandler() http.Handler {
 	return promhttp.HandlerFor(p.registry, promhttp.HandlerOpts{Registry: p.registry})
+}
+
+// statusLabels are the "code" label values of 100-599, built once so that
+// counting a request formats no number.
+var statusLabels = func() (l [600]string) {
+	for i := 100; i < len(l); i++ {
+		l[i] = strconv.Itoa(i)
+	}
+	return l
+}()
+
+// statusLabel is code as a label value; codes outside 100-599 (0 when no
+// response was written) are formatted.
+func statusLabel(code int) string {
+	if code >= 100 && code < len(statusLabels) {
+		return statusLabels[code]
+	}
+	return strconv.Itoa(code)
 }

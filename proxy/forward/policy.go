@@ -21,7 +21,8 @@ type policy struct {
 	allowNets    []netip.Prefix
 	connectPorts map[uint16]bool
 	parents      []parentRoute
-	connectTo    map[string]mappedAddr // key: canonical host:port
+	connectTo    map[hostPort]hostPort // key: canonical host and port
+	via          viaTokens
 }
 
 type parentRoute struct {
@@ -31,7 +32,9 @@ type parentRoute struct {
 	match      []Pattern
 }
 
-type mappedAddr struct {
+// hostPort is a destination as parsed: a canonical host and a port. It is a
+// map key without formatting "host:port".
+type hostPort struct {
 	host string
 	port uint16
 }
@@ -40,7 +43,7 @@ type mappedAddr struct {
 // compiled policy, or every problem joined into one error.
 func compile(c Config) (*policy, error) {
 	var errs []error
-	p := &policy{cfg: c, users: make(map[string]string, len(c.Auth))}
+	p := &policy{cfg: c, users: make(map[string]string, len(c.Auth)), via: newViaTokens(c.Via)}
 	for i, cr := range c.Auth {
 		switch {
 		case cr.User == "":
@@ -78,7 +81,7 @@ func compile(c Config) (*policy, error) {
 		}
 		p.parents = append(p.parents, r)
 	}
-	p.connectTo = make(map[string]mappedAddr, len(c.ConnectTo))
+	p.connectTo = make(map[hostPort]hostPort, len(c.ConnectTo))
 	for from, to := range c.ConnectTo {
 		fh, fp, err := ParseAuthority(from)
 		if err != nil {
@@ -90,7 +93,7 @@ func compile(c Config) (*policy, error) {
 			errs = append(errs, fmt.Errorf("connect_to[%q]: %q: want host:port: %w", from, to, err))
 			continue
 		}
-		p.connectTo[joinHostPort(fh, fp)] = mappedAddr{th, tp}
+		p.connectTo[hostPort{fh, fp}] = hostPort{th, tp}
 	}
 	if l := c.Limits; l.MaxConns < 0 || l.MaxTunnels < 0 || l.RatePerClient < 0 {
 		errs = append(errs, fmt.Errorf("limits: %+v: want values >= 0 (0 = unlimited)", l))

@@ -34,6 +34,7 @@ type Proxy struct {
 	transports sync.Map                        // "direct <timeout>" or "<parent URL> <timeout>" -> *http.Transport
 	direct     atomic.Pointer[directTransport] // the direct entry of transports, found without a key string
 	rates      *clientRates
+	addrs      addrStrings // "ip:port" of vetted addresses, for the upstream pools
 
 	conns       atomic.Int64
 	tunnelSlots atomic.Int64

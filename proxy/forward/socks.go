@@ -79,7 +79,7 @@ func (p *Proxy) serveSOCKSConn(c net.Conn) {
 		t.close()
 		return
 	}
-	rec.target = joinHostPort(host, port)
+	rec.destination(host, port)
 	fail := func(d *Denial) {
 		_ = writeSOCKSReply(c, socksReplyFor(d), nil)
 		rec.deny(d)
