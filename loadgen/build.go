@@ -20,7 +20,9 @@ func (e *engine) report() *Report {
 	for i := range e.rec.shards {
 		s := &e.rec.shards[i]
 		s.mu.Lock()
-		for k, c := range s.cells {
+		for k, en := range s.entries {
+			c := e.rec.newCell()
+			en.mergeInto(c)
 			add(groupKey{phase: -1}, c)
 			add(groupKey{phase: k.phase}, c)
 			if k.client != "" {

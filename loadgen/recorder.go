@@ -3,6 +3,7 @@ package loadgen
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
@@ -16,22 +17,37 @@ const (
 
 // recorder keeps the metrics of a run in shards: a worker records into the
 // shard of its index under that shard's own mutex, so there is no channel and
-// no global lock per request. Cells are sparse (packed) HDR histograms, so
-// memory follows the number of distinct tags and latency buckets, not the
-// number of requests or the length of the run.
+// no global lock per request. A result is recorded once, into the live cell
+// of its tags (dense histograms for the first maxDenseCells cells); each
+// series harvest folds the live cells into cumulative cells of sparse
+// (packed) HDR histograms, so memory follows the number of distinct tags and
+// latency buckets, not the number of requests or the length of the run.
 type recorder struct {
 	shards  []shard
 	highest int64
+	dense   atomic.Int32 // live cells given dense histograms so far
 }
 
 type shard struct {
-	mu       sync.Mutex
-	cells    map[cellKey]*cell // cumulative, per phase × client × server × class
-	interval map[string]*cell  // since the last harvest, per server
-	phases   []phaseCounts     // cumulative per phase, for Progress
-	lastKey  cellKey           // the last cell used: most results repeat it
-	lastCell *cell
-	_        [64]byte // keep shards on separate cache lines
+	mu        sync.Mutex
+	entries   map[cellKey]*entry // per phase × client × server × class
+	phases    []phaseCounts      // cumulative per phase, for Progress
+	lastKey   cellKey            // the last entry used: most results repeat it
+	lastEntry *entry
+	_         [64]byte // keep shards on separate cache lines
+}
+
+// entry is one tag combination of a shard: cumulative up to the last
+// harvest, and live since.
+type entry struct {
+	total *cell
+	live  liveCell
+}
+
+// mergeInto adds all of e's figures so far to dst.
+func (e *entry) mergeInto(dst *cell) {
+	dst.merge(e.total)
+	e.live.mergeInto(dst)
 }
 
 type cellKey struct {
@@ -54,8 +70,7 @@ func newRecorder(phases int, highest time.Duration) *recorder {
 	n := min(max(4*runtime.GOMAXPROCS(0), 4), 64)
 	r := &recorder{shards: make([]shard, n), highest: int64(highest)}
 	for i := range r.shards {
-		r.shards[i].cells = map[cellKey]*cell{}
-		r.shards[i].interval = map[string]*cell{}
+		r.shards[i].entries = map[cellKey]*entry{}
 		r.shards[i].phases = make([]phaseCounts, phases)
 	}
 	return r
@@ -68,20 +83,12 @@ func (r *recorder) newCell() *cell {
 	}
 }
 
-func (c *cell) add(res *Result, corrected, raw int64, highest int64) {
-	c.requests++
-	if res.Success() {
-		c.successes++
-	}
-	if res.Err != "" {
-		if c.errors == nil {
-			c.errors = map[string]int64{}
-		}
-		c.errors[res.Err]++
-	}
-	c.bytes += res.Bytes
-	_ = c.corrected.RecordValue(clamp(corrected, histLowest, highest))
-	_ = c.raw.RecordValue(clamp(raw, histLowest, highest))
+func (r *recorder) newEntry() *entry {
+	dense := r.dense.Add(1) <= maxDenseCells
+	return &entry{total: r.newCell(), live: liveCell{
+		corrected: newHist(r.highest, dense),
+		raw:       newHist(r.highest, dense),
+	}}
 }
 
 func clamp(v, lo, hi int64) int64 { return min(max(v, lo), hi) }
@@ -91,22 +98,16 @@ func (r *recorder) record(worker, phase int, res *Result, corrected, raw time.Du
 	s := &r.shards[uint(worker)%uint(len(r.shards))]
 	key := cellKey{phase: phase, client: res.Tags.Client, server: res.Tags.Server, class: res.StatusClass()}
 	s.mu.Lock()
-	c := s.lastCell
-	if c == nil || key != s.lastKey {
-		c = s.cells[key]
-		if c == nil {
-			c = r.newCell()
-			s.cells[key] = c
+	e := s.lastEntry
+	if e == nil || key != s.lastKey {
+		e = s.entries[key]
+		if e == nil {
+			e = r.newEntry()
+			s.entries[key] = e
 		}
-		s.lastKey, s.lastCell = key, c
+		s.lastKey, s.lastEntry = key, e
 	}
-	c.add(res, int64(corrected), int64(raw), r.highest)
-	ic := s.interval[res.Tags.Server]
-	if ic == nil {
-		ic = r.newCell()
-		s.interval[res.Tags.Server] = ic
-	}
-	ic.add(res, int64(corrected), int64(raw), r.highest)
+	e.live.add(res, int64(corrected), int64(raw), r.highest)
 	pc := &s.phases[phase]
 	pc.requests++
 	if !res.Success() {
@@ -115,23 +116,27 @@ func (r *recorder) record(worker, phase int, res *Result, corrected, raw time.Du
 	s.mu.Unlock()
 }
 
-// harvest takes the interval cells of every shard, merged per server.
+// harvest folds every live cell into its cumulative one and returns what
+// they held (the results since the last harvest), merged per server.
 func (r *recorder) harvest() map[string]*cell {
 	out := map[string]*cell{}
 	for i := range r.shards {
 		s := &r.shards[i]
 		s.mu.Lock()
-		iv := s.interval
-		s.interval = make(map[string]*cell, len(iv))
-		s.mu.Unlock()
-		for server, c := range iv {
-			dst := out[server]
-			if dst == nil {
-				out[server] = c
+		for k, e := range s.entries {
+			if e.live.requests == 0 {
 				continue
 			}
-			dst.merge(c)
+			dst := out[k.server]
+			if dst == nil {
+				dst = r.newCell()
+				out[k.server] = dst
+			}
+			e.live.mergeInto(dst)
+			e.live.mergeInto(e.total)
+			e.live.reset()
 		}
+		s.mu.Unlock()
 	}
 	return out
 }
@@ -156,7 +161,7 @@ func (r *recorder) collect(group func(k cellKey) (string, bool)) map[string]*cel
 	for i := range r.shards {
 		s := &r.shards[i]
 		s.mu.Lock()
-		for k, c := range s.cells {
+		for k, e := range s.entries {
 			g, ok := group(k)
 			if !ok {
 				continue
@@ -166,7 +171,7 @@ func (r *recorder) collect(group func(k cellKey) (string, bool)) map[string]*cel
 				dst = r.newCell()
 				out[g] = dst
 			}
-			dst.merge(c)
+			e.mergeInto(dst)
 		}
 		s.mu.Unlock()
 	}
