@@ -198,6 +198,10 @@ func (b *body) Close() error {
 func (b *body) drain(limit int64) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	return b.drainLocked(limit)
+}
+
+func (b *body) drainLocked(limit int64) bool {
 	if b.sawEOF {
 		return true
 	}
@@ -217,6 +221,14 @@ func (b *body) drain(limit int64) bool {
 		}
 	}
 	return false
+}
+
+// done reports whether the body was read to its end, and whether its
+// 100-continue is still owed.
+func (b *body) done() (sawEOF, expect bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.sawEOF, b.expect
 }
 
 // endBody is called when a body reaches its end: the background read may
@@ -239,6 +251,8 @@ func (c *conn) handlerRunning() bool {
 // header deadline at most (a refused request's body must not hold the
 // connection), and reports whether the connection can be kept.
 func (b *body) drainAfter(d time.Duration) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	if b.sawEOF {
 		return true
 	}
@@ -246,7 +260,7 @@ func (b *body) drainAfter(d time.Duration) bool {
 		b.c.phase = phaseFixed
 		b.c.rw.SetReadDeadline(time.Now().Add(d))
 	}
-	return b.drain(maxPostHandlerReadBytes)
+	return b.drainLocked(maxPostHandlerReadBytes)
 }
 
 // lenientChunkSize reads a chunk-size line as net/http does: hex digits,

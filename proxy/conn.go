@@ -211,8 +211,10 @@ func (c *conn) runHandler(w *response) (n next) {
 	}
 	w.finish()
 	if !w.reuse() {
-		if w.body != nil && !w.body.sawEOF {
-			c.closeWriteAndWait()
+		if w.body != nil {
+			if sawEOF, _ := w.body.done(); !sawEOF {
+				c.closeWriteAndWait()
+			}
 		}
 		return nextClose
 	}

@@ -234,10 +234,14 @@ func (w *response) sendHeader() {
 	if h.Get("Connection") == "close" || !keepAlives {
 		w.closeAfter = true
 	}
-	if w.body != nil && w.body.expect {
+	var bodyDone, expect bool
+	if w.body != nil {
+		bodyDone, expect = w.body.done()
+	}
+	if expect {
 		w.closeAfter = true // the body was never asked for
 	}
-	if w.body != nil && !w.closeAfter && !w.fullDuplex && !w.body.sawEOF {
+	if w.body != nil && !w.closeAfter && !w.fullDuplex && !bodyDone {
 		if w.handlerDone {
 			if !w.body.drainAfter(w.c.cfg.ReadHeaderTimeout) {
 				w.closeAfter = true
@@ -391,7 +395,11 @@ func (w *response) reuse() bool {
 	if !w.head && w.clen != -1 && bodyAllowed(w.status) && w.clen != w.written {
 		return false
 	}
-	return w.body == nil || w.body.sawEOF
+	if w.body == nil {
+		return true
+	}
+	sawEOF, _ := w.body.done()
+	return sawEOF
 }
 
 // Flush sends what is buffered.
@@ -441,6 +449,9 @@ func (w *response) SetReadDeadline(t time.Time) error {
 	if t.IsZero() {
 		if w.body != nil && !w.body.sawEOF {
 			w.c.phase = phaseBody
+		}
+		if w.body == nil || w.body.sawEOF {
+			return w.c.rw.SetReadDeadline(t)
 		}
 		return w.c.rw.SetReadDeadline(t)
 	}

@@ -151,7 +151,8 @@ type Server struct {
 
 	mu       sync.Mutex
 	ln       net.Listener
-	eng      *engine // nil when net/http serves plain listeners
+	eng      *engine      // nil when net/http serves plain listeners
+	ownLn    net.Listener // the listener the engine accepts from
 	hijacked map[net.Conn]struct{}
 	idle     chan struct{} // closed and replaced when hijacked drops to 0
 	closing  bool
@@ -234,6 +235,14 @@ func (s *Server) Serve(ln net.Listener) error {
 // serveOwn serves ln with the own HTTP/1.1 loop; with H2C on, net/http
 // serves the HTTP/2 prior-knowledge connections the loop hands over.
 func (s *Server) serveOwn(ln net.Listener) error {
+	s.mu.Lock()
+	s.ownLn = ln
+	closing := s.closing
+	s.mu.Unlock()
+	if closing {
+		ln.Close()
+		return nil
+	}
 	var h2done chan struct{}
 	if s.cfg.H2C {
 		s.eng.h2 = newHandoffListener(ln.Addr())
@@ -309,7 +318,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	s.closing = true
-	ln := s.ln
+	ln := s.ownLn
 	s.mu.Unlock()
 	var err error
 	if s.eng != nil {
@@ -353,7 +362,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) Close() error {
 	s.mu.Lock()
 	s.closing = true
-	ln := s.ln
+	ln := s.ownLn
 	s.mu.Unlock()
 	if s.eng != nil {
 		s.eng.closing.Store(true)
