@@ -6,27 +6,45 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/proxylab/proxylab/loadgen"
 )
 
-// BenchmarkHTTPDoer measures one keep-alive request and response through
-// HTTPDoer against a minimal raw server on loopback (both sides' cost).
-func BenchmarkHTTPDoer(b *testing.B) {
+// rawBackend is a minimal keep-alive HTTP/1.1 server on loopback for
+// benchmarks: it answers every read with a fixed 19-byte response, as
+// nginx's `return 200` with a body would. It stops with the benchmark.
+func rawBackend(b *testing.B) string {
+	b.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer ln.Close()
-	go func() {
+	var wg sync.WaitGroup
+	conns := make(chan net.Conn, 1024)
+	b.Cleanup(func() {
+		_ = ln.Close()
+		close(conns)
+		for c := range conns {
+			_ = c.Close()
+		}
+		wg.Wait()
+	})
+	wg.Go(func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			go func() {
+			select {
+			case conns <- c:
+			default:
+			}
+			wg.Go(func() {
 				defer c.Close()
 				buf := make([]byte, 4096)
 				resp := []byte("HTTP/1.1 200 OK\r\nContent-Length: 19\r\n\r\nhello world 19 byte")
@@ -38,10 +56,17 @@ func BenchmarkHTTPDoer(b *testing.B) {
 						return
 					}
 				}
-			}()
+			})
 		}
-	}()
-	d, err := loadgen.NewHTTPDoer(loadgen.HTTPConfig{URL: "http://" + ln.Addr().String() + "/"})
+	})
+	return "http://" + ln.Addr().String() + "/"
+}
+
+// BenchmarkHTTPDoer measures one keep-alive request and response through
+// HTTPDoer against a minimal raw server on loopback (both sides' cost). The
+// fast path must stay at 0 allocs/op.
+func BenchmarkHTTPDoer(b *testing.B) {
+	d, err := loadgen.NewHTTPDoer(loadgen.HTTPConfig{URL: rawBackend(b)})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -53,6 +78,76 @@ func BenchmarkHTTPDoer(b *testing.B) {
 			b.Fatal(r.Err)
 		}
 	}
+}
+
+// BenchmarkHTTPDoerParallel is BenchmarkHTTPDoer with 64 workers, each on
+// its own connection, like `proxylab load --connections 64` (run it with
+// GOMAXPROCS=1 to compare with wrk -t1). 0 allocs/op on the fast path.
+func BenchmarkHTTPDoerParallel(b *testing.B) {
+	d, err := loadgen.NewHTTPDoer(loadgen.HTTPConfig{URL: rawBackend(b), IDHeader: "X-Proxylab-Id"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.Close()
+	ctx := context.Background()
+	var workers atomic.Int64
+	b.SetParallelism(max(64/runtime.GOMAXPROCS(0), 1))
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		s := loadgen.Slot{Worker: int(workers.Add(1) - 1)}
+		for pb.Next() {
+			s.Seq++
+			if r := d.Do(ctx, s); r.Status != 200 {
+				b.Error(r.Err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkRunHTTP runs the whole engine closed loop with 64 connections
+// through HTTPDoer against the raw server for LOADGEN_BENCH_SECONDS
+// (default 1) and reports the allocations and CPU time (of the benchmark
+// process, so the server's too) per request.
+func BenchmarkRunHTTP(b *testing.B) {
+	secs := 1
+	if v, err := strconv.Atoi(os.Getenv("LOADGEN_BENCH_SECONDS")); err == nil && v > 0 {
+		secs = v
+	}
+	d, err := loadgen.NewHTTPDoer(loadgen.HTTPConfig{URL: rawBackend(b)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.Close()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	cpu := processCPU()
+	b.ResetTimer()
+	rep, err := loadgen.Run(context.Background(), loadgen.Plan{Phases: []loadgen.Phase{
+		{Duration: time.Duration(secs) * time.Second, Connections: 64},
+	}}, d)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	cpu = processCPU() - cpu
+	runtime.ReadMemStats(&after)
+	n := float64(rep.Overall.Requests)
+	if n == 0 || rep.Overall.Failures > 0 {
+		b.Fatalf("%v requests, %v failures: %v", n, rep.Overall.Failures, rep.Overall.Errors)
+	}
+	b.ReportMetric(n/float64(secs), "req/s")
+	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/n, "allocs/req")
+	b.ReportMetric(float64(cpu.Nanoseconds())/n, "cpu-ns/req")
+}
+
+// processCPU is the user and system CPU time of this process so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkRunClosed measures the engine's own cost per request (pacing,
