@@ -23,11 +23,18 @@ func (e *engine) closedWorker(ctx context.Context, i, w int) {
 		think = time.NewTimer(time.Hour)
 		defer think.Stop()
 	}
+	// No schedule: a request is intended when it is sent, which back to back
+	// is when the previous response ended (the doer read the clock then).
+	var now time.Time
 	for ctx.Err() == nil {
 		ps.sent.Add(1)
-		now := time.Now() // no schedule: intended is now
-		e.do(i, Slot{Phase: ph.Name, Seq: e.seq.Add(1) - 1, Intended: now, Worker: w}, now)
+		if now.IsZero() {
+			now = time.Now()
+		}
+		end := e.do(i, Slot{Phase: ph.Name, Seq: e.seq.Add(1) - 1, Intended: now, Worker: w}, now, true)
+		now = time.Time{}
 		if think == nil {
+			now = end
 			continue
 		}
 		think.Reset(ph.Think)

@@ -140,21 +140,28 @@ func (e *engine) drain(cancelDo context.CancelFunc) {
 	}
 }
 
-// do sends one slot and records its result.
-// called is when the engine calls Do (the caller has it at hand).
-func (e *engine) do(phase int, s Slot, called time.Time) {
+// do sends one slot and records its result. called is when the engine calls
+// Do (the caller has it at hand). A closed-loop slot has no schedule: its
+// corrected latency is its raw latency. do returns when the response ended
+// as the doer timed it (Result.Start and Raw), or the zero time when the
+// doer left the timing to the engine.
+func (e *engine) do(phase int, s Slot, called time.Time, closed bool) time.Time {
 	res := e.doer.Do(e.doCtx, s)
+	var end time.Time
 	if res.Start.IsZero() {
 		res.Start = called
+	} else if res.Raw > 0 {
+		end = res.Start.Add(res.Raw)
 	}
 	if res.Raw <= 0 {
 		res.Raw = time.Since(res.Start)
 	}
-	corrected := res.Start.Add(res.Raw).Sub(s.Intended)
-	if corrected < res.Raw {
-		corrected = res.Raw
+	corrected := res.Raw
+	if !closed {
+		corrected = max(res.Start.Add(res.Raw).Sub(s.Intended), res.Raw)
 	}
 	e.rec.record(s.Worker, phase, &res, corrected, res.Raw)
+	return end
 }
 
 // sleepUntil waits until t or ctx's end; it reports whether t was reached.

@@ -116,7 +116,7 @@ func (e *engine) countUnsent(i int, phaseStart time.Time, elapsed time.Duration,
 func (e *engine) openWorker(phase int, first Slot, work <-chan Slot) {
 	defer e.workers.Done()
 	id := first.Worker
-	e.do(phase, first, time.Now())
+	e.do(phase, first, time.Now(), false)
 	for {
 		select {
 		case s, ok := <-work:
@@ -124,7 +124,7 @@ func (e *engine) openWorker(phase int, first Slot, work <-chan Slot) {
 				return
 			}
 			s.Worker = id
-			e.do(phase, s, time.Now())
+			e.do(phase, s, time.Now(), false)
 		case <-e.doCtx.Done():
 			return
 		}
