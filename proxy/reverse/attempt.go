@@ -10,6 +10,7 @@ import (
 
 	"github.com/proxylab/proxylab/proxy"
 	"github.com/proxylab/proxylab/proxy/balance"
+	"github.com/proxylab/proxylab/proxy/upstream"
 )
 
 // reqState is what one request carries through ReverseProxy to the round
@@ -61,13 +62,7 @@ func stateFrom(r *http.Request) *reqState {
 
 // idempotent reports whether the request may be sent twice (RFC 9110 §9.2.2,
 // or an Idempotency-Key).
-func idempotent(r *http.Request) bool {
-	switch r.Method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPut, http.MethodDelete, http.MethodTrace:
-		return true
-	}
-	return r.Header.Get("Idempotency-Key") != "" || r.Header.Get("X-Idempotency-Key") != ""
-}
+func idempotent(r *http.Request) bool { return upstream.Idempotent(r) }
 
 // pick chooses the server for the next attempt among available ones, a
 // server not tried yet when there is one, with breaker limits applied.
@@ -267,7 +262,7 @@ func (t roundTripper) attempt(rs *reqState, s *server, req *http.Request, parent
 	switch {
 	case s.h2c:
 		tr = t.p.tr.h2c
-	case t.p.tr.fast != nil && rs.body.replayable && t.p.tr.fast.handles(req):
+	case t.p.tr.fast != nil && rs.body.replayable && t.p.tr.fast.Handles(req):
 		// Only bodies kept in memory: writing them cannot block on an
 		// upstream that answers early without reading (http.Transport reads
 		// and writes at once and handles that case).

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/proxylab/proxylab/proxy/upstream"
 )
 
 // transports are the upstream HTTP clients of a Proxy: one for HTTP/1.1
@@ -16,9 +18,9 @@ import (
 // circuit breaker.
 type transports struct {
 	h1, h2c *http.Transport
-	fast    *h1Client // nil when WithStdTransport
-	conns   sync.Map  // "host:port" → *connCount
-	h2cHost sync.Map  // "host:port" of h2c servers → struct{}
+	fast    *upstream.Client // nil when WithStdTransport
+	conns   sync.Map         // "host:port" → *connCount
+	h2cHost sync.Map         // "host:port" of h2c servers → struct{}
 }
 
 // probe is the RoundTripper of health checks: h2c servers get probed over
@@ -83,7 +85,13 @@ func newTransports(cfg Config, tlsConfig *tls.Config, fast bool) *transports {
 	t.h2c.Protocols = p
 	t.h2c.HTTP2 = &http.HTTP2Config{}
 	if fast {
-		t.fast = newH1Client(dial, cfg)
+		t.fast = upstream.New(upstream.Config{
+			Dial:                   dial,
+			MaxIdlePerHost:         cfg.Limits.MaxIdleConnsPerHost,
+			IdleTimeout:            cfg.Timeouts.Idle,
+			ResponseHeaderTimeout:  cfg.Timeouts.ResponseHeader,
+			MaxResponseHeaderBytes: cfg.Limits.MaxHeaderBytes,
+		})
 	}
 	return t
 }
@@ -93,7 +101,7 @@ func (t *transports) closeIdle() {
 	t.h1.CloseIdleConnections()
 	t.h2c.CloseIdleConnections()
 	if t.fast != nil {
-		t.fast.closeIdle()
+		t.fast.Close()
 	}
 }
 
@@ -103,6 +111,9 @@ type countedConn struct {
 	count  *connCount
 	closed atomic.Bool
 }
+
+// NetConn returns the TCP connection, for upstream's liveness probe.
+func (c *countedConn) NetConn() net.Conn { return c.Conn }
 
 func (c *countedConn) Close() error {
 	if c.closed.CompareAndSwap(false, true) {
