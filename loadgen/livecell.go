@@ -1,6 +1,8 @@
 package loadgen
 
 import (
+	"maps"
+
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 )
 
@@ -13,8 +15,8 @@ const maxDenseCells = 16
 
 // liveCell accumulates one shard's results for one tag combination since
 // the last harvest. Requests record here only (one histogram pair); each
-// harvest folds it into the shard's cumulative cell and the series point,
-// then resets it.
+// harvest takes its figures into the shard's cumulative cell and the series
+// point.
 type liveCell struct {
 	requests, successes int64
 	bytes               int64
@@ -52,12 +54,19 @@ func (h *hist) mergeInto(dst *hdr.PackedHistogram) {
 	dst.Merge(h.packed)
 }
 
-func (h *hist) reset() {
+// take returns h's counts as a packed histogram and empties h. Merging that
+// into the cumulative histograms is a linear merge of two sorted packed
+// histograms, where merging a dense one would search every bucket.
+func (h *hist) take(highest int64) *hdr.PackedHistogram {
+	p := h.packed
 	if h.dense != nil {
+		p = hdr.NewPacked(histLowest, highest, histDigits)
+		p.MergeFrom(h.dense) // buckets in ascending order: appended
 		h.dense.Reset()
-		return
+	} else {
+		h.packed = hdr.NewPacked(histLowest, highest, histDigits)
 	}
-	h.packed.Reset()
+	return p
 }
 
 func (l *liveCell) add(res *Result, corrected, raw int64, highest int64) {
@@ -91,9 +100,17 @@ func (l *liveCell) mergeInto(c *cell) {
 	l.raw.mergeInto(c.raw)
 }
 
-func (l *liveCell) reset() {
+// take returns l's figures as a cell and empties l.
+func (l *liveCell) take(highest int64) *cell {
+	c := &cell{
+		requests: l.requests, successes: l.successes, bytes: l.bytes,
+		corrected: l.corrected.take(highest),
+		raw:       l.raw.take(highest),
+	}
+	if len(l.errors) > 0 {
+		c.errors = maps.Clone(l.errors)
+		clear(l.errors)
+	}
 	l.requests, l.successes, l.bytes = 0, 0, 0
-	clear(l.errors)
-	l.corrected.reset()
-	l.raw.reset()
+	return c
 }

@@ -127,14 +127,13 @@ func (r *recorder) harvest() map[string]*cell {
 			if e.live.requests == 0 {
 				continue
 			}
-			dst := out[k.server]
-			if dst == nil {
-				dst = r.newCell()
-				out[k.server] = dst
+			c := e.live.take(r.highest)
+			e.total.merge(c)
+			if dst := out[k.server]; dst != nil {
+				dst.merge(c)
+			} else {
+				out[k.server] = c
 			}
-			e.live.mergeInto(dst)
-			e.live.mergeInto(e.total)
-			e.live.reset()
 		}
 		s.mu.Unlock()
 	}
