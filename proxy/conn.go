@@ -110,8 +110,10 @@ func (c *conn) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// connWriter is what the pooled bufio.Writer writes to: every write gets a
-// fresh idle deadline, and a write cut by it after some progress goes on.
+// connWriter is what the pooled bufio.Writer writes to. A write blocked on
+// a client that does not read fails once no byte has moved for
+// WriteIdleTimeout: it waits in windows of a quarter of that, and a window
+// in which some bytes went out starts the count again.
 type connWriter conn
 
 func (w *connWriter) Write(p []byte) (int, error) {
@@ -119,24 +121,35 @@ func (w *connWriter) Write(p []byte) (int, error) {
 	if c.werr != nil {
 		return 0, c.werr
 	}
-	total := 0
-	for {
-		idle := c.cfg.WriteIdleTimeout > 0 && c.fixedWDL.IsZero()
-		if idle {
-			dl := time.Now().Add(c.cfg.WriteIdleTimeout)
-			if !c.respDL.IsZero() && c.respDL.Before(dl) {
-				dl = c.respDL
-			}
-			c.rw.SetWriteDeadline(dl)
+	idle := c.cfg.WriteIdleTimeout
+	if idle <= 0 || !c.fixedWDL.IsZero() {
+		n, err := c.rw.Write(p)
+		if err != nil {
+			c.werr = err
 		}
+		return n, err
+	}
+	window := max(idle/4, time.Millisecond)
+	total := 0
+	last := time.Now()
+	for {
+		dl := time.Now().Add(window)
+		if !c.respDL.IsZero() && c.respDL.Before(dl) {
+			dl = c.respDL
+		}
+		c.rw.SetWriteDeadline(dl)
 		n, err := c.rw.Write(p)
 		total += n
 		if err == nil {
 			return total, nil
 		}
-		if idle && n > 0 && isTimeout(err) && (c.respDL.IsZero() || time.Now().Before(c.respDL)) {
+		now := time.Now()
+		if n > 0 {
+			last = now
+		}
+		if isTimeout(err) && now.Sub(last) < idle && (c.respDL.IsZero() || now.Before(c.respDL)) {
 			p = p[n:]
-			continue // progress: another idle window
+			continue
 		}
 		c.werr = err
 		return total, err

@@ -66,8 +66,9 @@ type ServerConfig struct {
 	// chunked HTTP/1.0 requests and malformed chunk extensions.
 	LenientFraming bool `yaml:"lenient_framing" json:"lenient_framing"`
 	// Engine serves HTTP/1.1 on plain listeners: "proxylab" (the own loop)
-	// or "net/http". Empty means "net/http" while the own loop is opt-in.
-	// TLS listeners and listeners with H2C on always use net/http.
+	// or "net/http". Empty means "proxylab". TLS listeners (ServeTLS) use
+	// net/http; with H2C on, HTTP/2 prior-knowledge connections are handed
+	// from the own loop to net/http with the bytes already read.
 	Engine string `yaml:"engine" json:"engine"`
 	// BodyReadIdleTimeout fails a request whose body sends no byte for this
 	// long, and closes the connection; every byte read starts it again, so
@@ -101,7 +102,7 @@ func (c ServerConfig) WithDefaults() ServerConfig {
 		c.MaxConcurrentStreams = DefaultMaxConcurrentStreams
 	}
 	if c.Engine == "" {
-		c.Engine = EngineNetHTTP
+		c.Engine = EngineProxylab
 	}
 	if c.BodyReadIdleTimeout == 0 {
 		c.BodyReadIdleTimeout = DefaultBodyReadIdleTimeout

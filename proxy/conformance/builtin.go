@@ -25,6 +25,7 @@ const (
 	BuiltinClientBody    = 600 * time.Millisecond
 	BuiltinUpstreamWait  = 300 * time.Millisecond
 	BuiltinBodyLimit     = 256 << 10
+	BuiltinClientWrite   = 600 * time.Millisecond
 	builtinShutdownLimit = 2 * time.Second
 )
 
@@ -68,10 +69,11 @@ func StartBuiltin(mode Mode, origin *Origin, canary *Canary) (*Builtin, error) {
 			ln.Close()
 			return nil, fmt.Errorf("builtin reverse: %w", err)
 		}
-		b.srv = proxy.NewServer(p, cfg.ServerConfig())
+		b.srv = proxy.NewServer(p, builtinServer(cfg.ServerConfig()))
 		b.close = p.Close
 		b.Config = Config{Mode: Reverse, Host: BuiltinHost, H2C: true, UpstreamHeaderTimeout: BuiltinUpstreamWait,
-			ClientHeaderTimeout: BuiltinClientHeader, ClientBodyTimeout: BuiltinClientBody, BodyLimit: BuiltinBodyLimit}
+			ClientHeaderTimeout: BuiltinClientHeader, ClientBodyTimeout: BuiltinClientBody, BodyLimit: BuiltinBodyLimit,
+			ClientWriteTimeout: BuiltinClientWrite}
 	case Forward:
 		ip, _, _ := net.SplitHostPort(origin.Addr())
 		user, pass, _ := strings.Cut(BuiltinUser, ":")
@@ -89,12 +91,12 @@ func StartBuiltin(mode Mode, origin *Origin, canary *Canary) (*Builtin, error) {
 			ln.Close()
 			return nil, fmt.Errorf("builtin forward: %w", err)
 		}
-		b.srv = proxy.NewServer(p, p.ServerConfig())
+		b.srv = proxy.NewServer(p, builtinServer(p.ServerConfig()))
 		b.close = p.Close
 		serve = p.Listener(ln)
 		b.Config = Config{Mode: Forward, TunnelAuthority: BuiltinTunnel, Canary: canary, Auth: BuiltinUser,
 			UpstreamHeaderTimeout: BuiltinUpstreamWait, ClientHeaderTimeout: BuiltinClientHeader,
-			ClientBodyTimeout: BuiltinClientBody, BodyLimit: BuiltinBodyLimit}
+			ClientBodyTimeout: BuiltinClientBody, BodyLimit: BuiltinBodyLimit, ClientWriteTimeout: BuiltinClientWrite}
 	default:
 		ln.Close()
 		return nil, fmt.Errorf("builtin: mode %q: want reverse or forward", mode)
@@ -103,6 +105,13 @@ func StartBuiltin(mode Mode, origin *Origin, canary *Canary) (*Builtin, error) {
 	b.Config.Origin = origin
 	go func() { b.done <- b.srv.Serve(serve) }()
 	return b, nil
+}
+
+// builtinServer gives the server of a built-in proxy the write idle
+// deadline the slow-reader case probes.
+func builtinServer(c proxy.ServerConfig) proxy.ServerConfig {
+	c.WriteIdleTimeout = BuiltinClientWrite
+	return c
 }
 
 // Server is the proxy.Server serving the proxy.

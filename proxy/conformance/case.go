@@ -76,6 +76,7 @@ const (
 	NeedClientTimeouts Need = "the proxy's client header and body timeouts"
 	NeedBodyLimit      Need = "the proxy's request body limit"
 	NeedH2C            Need = "that the proxy serves cleartext HTTP/2 (prior knowledge)"
+	NeedWriteTimeout   Need = "the proxy's write idle deadline"
 )
 
 // Expect is what a conforming proxy does with a case. Zero fields check

@@ -57,14 +57,11 @@ func slowCases() []*Case {
 				"connection for as long as it likes: refusals must close or drain under the body deadline",
 			Probe:  probeSlowBodyRefused,
 			Expect: Expect{Close: true, Forwarded: None(), NoDial: true}},
-		{ID: "22", Title: "slow reader", Modes: both,
-			NotApplicable: map[Mode]string{
-				Reverse: "neither built-in proxy sets a write deadline by default (streaming responses need none); " +
-					"see docs/SECURITY.md",
-				Forward: "neither built-in proxy sets a write deadline by default (streaming responses need none); " +
-					"see docs/SECURITY.md",
-			},
-			Why: "a client that never reads holds the response and the upstream connection"},
+		{ID: "22", Title: "slow reader", Modes: both, Needs: []Need{NeedWriteTimeout},
+			Why: "a client that never reads holds the response and the upstream connection; the write " +
+				"idle deadline cuts it once a write makes no progress",
+			Probe:  probeSlowReader,
+			Expect: Expect{Status: []int{0, 200}, Close: true}},
 	}
 }
 

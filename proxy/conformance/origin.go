@@ -53,7 +53,13 @@ const (
 	DoReject = "417"
 	// DoWebSocket accepts a WebSocket upgrade and echoes bytes.
 	DoWebSocket = "ws"
+	// DoBig answers with BigBody bytes, more than a proxy and a client that
+	// does not read can hold in their socket buffers.
+	DoBig = "big"
 )
+
+// BigBody is the size of a DoBig response.
+const BigBody = 32 << 20
 
 // OriginHeader marks every response the origin writes.
 const OriginHeader = "X-Conformance-Origin"
@@ -229,6 +235,15 @@ func (o *Origin) answer(c net.Conn, br *bufio.Reader, req *http.Request, do stri
 		case <-o.done:
 			return false
 		}
+	case DoBig:
+		c.SetWriteDeadline(time.Now().Add(originIdle))
+		_, err := io.WriteString(c, "HTTP/1.1 200 OK\r\n"+mark+"Content-Type: application/octet-stream\r\n"+
+			"Content-Length: "+strconv.Itoa(BigBody)+"\r\n\r\n")
+		chunk := bytes.Repeat([]byte("x"), 64<<10)
+		for sent := 0; sent < BigBody && err == nil; sent += len(chunk) {
+			_, err = c.Write(chunk)
+		}
+		return err == nil
 	case DoReject:
 		io.WriteString(c, "HTTP/1.1 417 Expectation Failed\r\n"+mark+"Content-Length: 0\r\n\r\n")
 		return true

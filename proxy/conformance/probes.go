@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -131,6 +132,53 @@ func probeSlowBodyRefused(ctx context.Context, s *Session) (*Observation, error)
 	tick := max(s.cfg.ClientBodyTimeout/5, 10*time.Millisecond)
 	o := trickle(ctx, c, "x", tick, s.cfg.ClientBodyTimeout+slack)
 	s.note(o, "body deadline", s.cfg.ClientBodyTimeout, time.Since(start))
+	return o, nil
+}
+
+func probeSlowReader(ctx context.Context, s *Session) (*Observation, error) {
+	// A small receive window so that the proxy, not this socket, holds
+	// what is not read.
+	d := net.Dialer{Timeout: s.cfg.Timeout, Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) {
+			syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4<<10)
+		})
+	}}
+	c, err := d.DialContext(ctx, "tcp", s.cfg.Proxy)
+	if err != nil {
+		return nil, fmt.Errorf("dial proxy %s: %w", s.cfg.Proxy, err)
+	}
+	defer c.Close()
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+	start := time.Now()
+	c.SetWriteDeadline(time.Now().Add(s.cfg.Timeout))
+	io.WriteString(c, s.Fill("GET {target}?do="+DoBig+" HTTP/1.1\r\nHost: {host}\r\n{auth}\r\n"))
+	// Read nothing for the deadline and the slack, then everything: a proxy
+	// that cut the connection ends before the whole body.
+	t := time.NewTimer(s.cfg.ClientWriteTimeout + slack)
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+		t.Stop()
+		return &Observation{}, nil
+	}
+	o := &Observation{}
+	br := bufio.NewReader(c)
+	c.SetReadDeadline(time.Now().Add(s.cfg.Timeout))
+	resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodGet})
+	if err != nil {
+		o.Closed = !isTimeout(err)
+		return o, nil
+	}
+	o.Responses = append(o.Responses, Response{Status: resp.StatusCode, Header: resp.Header})
+	n, err := io.Copy(io.Discard, resp.Body)
+	o.Closed = n < BigBody && err != nil && !isTimeout(err)
+	o.Notes = append(o.Notes, fmt.Sprintf("write deadline %v, cut after more than %v with %d of %d bytes read",
+		s.cfg.ClientWriteTimeout, (s.cfg.ClientWriteTimeout+slack).Round(time.Millisecond), n, BigBody))
+	if !o.Closed {
+		o.Notes[len(o.Notes)-1] = fmt.Sprintf("not cut: %d of %d bytes read after %v", n, BigBody,
+			time.Since(start).Round(time.Millisecond))
+	}
 	return o, nil
 }
 

@@ -59,6 +59,10 @@ type Config struct {
 	// for reading a client's headers and whole request. Zero in either
 	// turns the slow-client cases off.
 	ClientHeaderTimeout, ClientBodyTimeout time.Duration
+	// ClientWriteTimeout is how long the proxy lets a response write make no
+	// progress before it closes the connection. Zero turns the slow-reader
+	// case off.
+	ClientWriteTimeout time.Duration
 	// H2C says the proxy also serves cleartext HTTP/2 with prior knowledge
 	// on Proxy. False turns the HTTP/2 cases off.
 	H2C bool
@@ -128,6 +132,8 @@ func (c Config) has(n Need) bool {
 		return c.BodyLimit > 0
 	case NeedH2C:
 		return c.H2C
+	case NeedWriteTimeout:
+		return c.ClientWriteTimeout > 0
 	}
 	return false
 }
