@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -27,7 +28,18 @@ type reqState struct {
 	status   int
 	err      error
 	cancel   context.CancelFunc // per-try context of the final attempt
-	cands    []*balance.Upstream
+	slot     *gate              // the breaker slot the current attempt holds, if any
+
+	// The direct path's per-request state (fast.go), kept here so that it
+	// costs no allocation.
+	fields    [numFields]upstream.Field // X-Forwarded-*, Forwarded, Via
+	rh        upstream.ResponseHead
+	ubody     upstream.Body
+	fw        flushWriter
+	nc        net.Conn    // the current attempt's connection
+	stop      func() bool // the cancellation hook on nc, if set
+	committed bool        // a 1xx reached the client: no retry
+	cands     []*balance.Upstream
 }
 
 type stateKey struct{}
@@ -80,9 +92,10 @@ func (rs *reqState) pick(r *http.Request, now time.Time) (*server, error) {
 			if pass == 0 && rs.wasTried(s.spec.Name) {
 				continue
 			}
+			pendingFull := br.MaxPending > 0 && s.gate.pending.Load() >= int64(br.MaxPending)
 			if br.MaxRequests > 0 && s.up.InFlight() >= int64(br.MaxRequests) ||
-				br.MaxConnections > 0 && s.conns.Open() >= int64(br.MaxConnections) && s.up.InFlight() >= s.conns.Open() ||
-				br.MaxPending > 0 && s.up.InFlight()-s.conns.Open() >= int64(br.MaxPending) {
+				s.gate.full(br.MaxConnections) && (br.MaxPending <= 0 || pendingFull) ||
+				br.MaxConnections <= 0 && pendingFull {
 				limited = true
 				continue
 			}
@@ -167,8 +180,7 @@ func (t roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 			return resp, nil
 		}
 		if kind == outcomeClient {
-			s.up.Release()
-			s.mInFlight.Dec()
+			rs.release(s)
 			return nil, err
 		}
 		retry := rs.attempts < rc.Attempts && parent.Err() == nil && rs.body.canReplay() && pl.retryOn.allows(kind, resp, canIdem)
@@ -186,8 +198,7 @@ func (t roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 				rs.server = s // its status goes to the client as is
 				return resp, nil
 			}
-			s.up.Release()
-			s.mInFlight.Dec()
+			rs.release(s)
 			return nil, err
 		}
 		s.mRetries.Inc()
@@ -198,8 +209,7 @@ func (t roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 			rs.cancel()
 			rs.cancel = nil
 		}
-		s.up.Release()
-		s.mInFlight.Dec()
+		rs.release(s)
 		retries++
 		if d := t.p.backoff(rc.Backoff, retries); d > 0 {
 			tm := time.NewTimer(d)
@@ -226,6 +236,15 @@ const (
 )
 
 func (r retryOn) allows(k outcome, resp *http.Response, idem bool) bool {
+	code := 0
+	if resp != nil {
+		code = resp.StatusCode
+	}
+	return r.allowsCode(k, code, idem)
+}
+
+// allowsCode is allows with the response's status (0 without a response).
+func (r retryOn) allowsCode(k outcome, code int, idem bool) bool {
 	switch k {
 	case outcomeConnect:
 		return r.connect
@@ -234,7 +253,7 @@ func (r retryOn) allows(k outcome, resp *http.Response, idem bool) bool {
 	case outcomeReset:
 		return r.reset && idem
 	case outcomeStatus:
-		return idem && resp != nil && r.status[resp.StatusCode]
+		return idem && code != 0 && r.status[code]
 	}
 	return false
 }
@@ -250,6 +269,9 @@ func (t roundTripper) attempt(rs *reqState, s *server, req *http.Request, parent
 	s.mInFlight.Inc()
 	s.requests.Add(1)
 
+	if err := rs.takeSlot(parent, s, rs.slotWait()); err != nil {
+		return nil, err, outcomeClient
+	}
 	req.URL.Scheme = s.target.Scheme
 	req.URL.Host = s.target.Host
 	if req.Body != nil || rs.body.length != 0 {
@@ -318,6 +340,44 @@ func (t roundTripper) attempt(rs *reqState, s *server, req *http.Request, parent
 	pl.observe(s, resp.StatusCode < 500)
 	rs.server = s
 	return resp, nil, outcomeOK
+}
+
+// release ends s's part in the current attempt: in flight no more, and its
+// breaker slot freed.
+func (rs *reqState) release(s *server) {
+	s.up.Release()
+	s.mInFlight.Dec()
+	rs.releaseSlot()
+}
+
+func (rs *reqState) releaseSlot() {
+	if rs.slot != nil {
+		rs.slot.release()
+		rs.slot = nil
+	}
+}
+
+// takeSlot holds one of s's max_connections slots for the attempt, queueing
+// within max_pending; with no max_connections it does nothing.
+func (rs *reqState) takeSlot(ctx context.Context, s *server, wait time.Duration) error {
+	br := rs.pool.cfg.Breaker
+	if br.MaxConnections <= 0 {
+		return nil
+	}
+	if err := s.gate.acquire(ctx, s, br.MaxConnections, br.MaxPending, wait); err != nil {
+		return err
+	}
+	rs.slot = &s.gate
+	return nil
+}
+
+// slotWait bounds the wait for a breaker slot: the per-try timeout, else
+// the response header timeout.
+func (rs *reqState) slotWait() time.Duration {
+	if t := rs.pool.cfg.Retries.PerTryTimeout; t > 0 {
+		return t
+	}
+	return rs.st.cfg.Timeouts.ResponseHeader
 }
 
 // backoff returns the jittered wait before retry n (1-based): base·2^(n-1)

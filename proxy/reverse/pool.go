@@ -57,6 +57,7 @@ type server struct {
 	target *url.URL // scheme http or https; h2c servers use http with h2c set
 	h2c    bool
 	conns  *connCount // open connections to target.Host (shared by servers with the same address)
+	gate   gate       // max_connections slots and the pending count
 
 	requests atomic.Uint64
 	errors   atomic.Uint64

@@ -192,6 +192,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		lw = &logWriter{ResponseWriter: w}
 		w = lw
 	}
+	if p.fastOK(pl, r, rs) {
+		defer p.finish(rs, r, start, lw) // also when the copy aborts with a panic
+		p.serveFast(w, r, rs)
+		return
+	}
 	if proxy.UpgradeType(r.Header) != "" {
 		w = proxy.TrackUpgrades(w, r)
 	}
@@ -218,6 +223,7 @@ func (p *Proxy) finish(rs *reqState, r *http.Request, start time.Time, lw *logWr
 		upstream = s.spec.Name
 		s.up.Release()
 		s.mInFlight.Dec()
+		rs.releaseSlot()
 		s.mDuration.Observe(d.Seconds())
 		s.mRequests.WithLabelValues(statusText(status)).Inc()
 	} else {
@@ -296,7 +302,12 @@ func (headerWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (headerWriter) WriteHeader(int)             {}
 
 func (p *Proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
-	rs := stateFrom(r)
+	p.writeError(w, stateFrom(r), err)
+}
+
+// writeError answers a request whose attempts failed with the status for
+// err, recording it for the access log and metrics.
+func (p *Proxy) writeError(w http.ResponseWriter, rs *reqState, err error) {
 	if rs != nil {
 		if cerr := rs.body.clientErr(); cerr != nil && !errors.Is(err, proxy.ErrClientBody) {
 			err = cerr
@@ -325,6 +336,13 @@ func (l *logWriter) Write(b []byte) (int, error) {
 	n, err := l.ResponseWriter.Write(b)
 	l.bytes += int64(n)
 	return n, err
+}
+
+// Flush passes a flush on, so streamed responses reach the client at once.
+func (l *logWriter) Flush() {
+	if f, ok := l.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
 }
 
 // Unwrap lets http.ResponseController reach Flush and Hijack.

@@ -291,6 +291,17 @@ func (b *Body) WriteTo(w io.Writer) (int64, error) {
 // EOF reports whether the body was read to its end.
 func (b *Body) EOF() bool { return b.eof && b.err == nil }
 
+// CloseConn ends the body and closes its connection whatever was read:
+// for a connection whose deadline or state the caller no longer trusts. It
+// is idempotent, as Close is.
+func (b *Body) CloseConn() error {
+	if b.done {
+		return nil
+	}
+	b.reuse = false
+	return b.Close()
+}
+
 // Close ends the body: a body read to the end hands its connection back to
 // the pool, any other closes it. It is idempotent.
 func (b *Body) Close() error {

@@ -108,13 +108,23 @@ func (h *Client) MaxResponseHeaderBytes() int { return h.cfg.MaxResponseHeaderBy
 // body that cannot be replayed). The caller hands the connection back with
 // Put once a response was read whole, or closes it.
 func (h *Client) Get(ctx context.Context, addr string, probe bool) (*Conn, error) {
+	if pc := h.Idle(addr, probe); pc != nil {
+		return pc, nil
+	}
+	return h.Dial(ctx, addr)
+}
+
+// Idle returns a pooled connection to addr, checked as Get does, or nil
+// when there is none: a caller that counts requests waiting for a new
+// connection calls Idle, then Dial.
+func (h *Client) Idle(addr string, probe bool) *Conn {
 	now := time.Now()
 	for {
 		h.mu.Lock()
 		list := h.idle[addr]
 		if len(list) == 0 {
 			h.mu.Unlock()
-			break
+			return nil
 		}
 		pc := list[len(list)-1]
 		list[len(list)-1] = nil
@@ -128,8 +138,12 @@ func (h *Client) Get(ctx context.Context, addr string, probe bool) (*Conn, error
 			continue
 		}
 		pc.reused = true
-		return pc, nil
+		return pc
 	}
+}
+
+// Dial opens a new connection to addr, bypassing the pool.
+func (h *Client) Dial(ctx context.Context, addr string) (*Conn, error) {
 	c, err := h.cfg.Dial(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err

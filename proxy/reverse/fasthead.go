@@ -1,0 +1,108 @@
+package reverse
+
+import (
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/proxylab/proxylab/proxy/upstream"
+)
+
+// Indexes of the fields forwardFields fills.
+const (
+	fieldXFF = iota
+	fieldXFHost
+	fieldXFProto
+	fieldForwarded
+	fieldVia
+	numFields
+)
+
+// forwardFields computes the X-Forwarded-*, Forwarded and Via fields of the
+// outbound request into f (same rules as rewrite, which httputil's path
+// uses): client values are replaced for untrusted peers and appended to for
+// trusted ones; Via gets this proxy's hop unless Via is off (f[fieldVia]
+// stays empty then, and the client's Via passes unchanged).
+func (st *state) forwardFields(in *http.Request, f *[numFields]upstream.Field) {
+	peer, _, err := net.SplitHostPort(in.RemoteAddr)
+	if err != nil {
+		peer = in.RemoteAddr
+	}
+	proto := "http"
+	if in.TLS != nil {
+		proto = "https"
+	}
+	f[fieldXFF] = upstream.Field{Name: "X-Forwarded-For", Value: peer}
+	f[fieldXFHost] = upstream.Field{Name: "X-Forwarded-Host", Value: in.Host}
+	f[fieldXFProto] = upstream.Field{Name: "X-Forwarded-Proto", Value: proto}
+	fwd := forwardedElement(peer, in.Host, proto)
+	if st.trusted(peer) {
+		if prior := in.Header["X-Forwarded-For"]; len(prior) > 0 {
+			f[fieldXFF].Value = strings.Join(prior, ", ") + ", " + peer
+		}
+		f[fieldXFHost].Value = firstOr(in.Header, "X-Forwarded-Host", in.Host)
+		f[fieldXFProto].Value = firstOr(in.Header, "X-Forwarded-Proto", proto)
+		if prior := in.Header["Forwarded"]; len(prior) > 0 {
+			fwd = strings.Join(prior, ", ") + ", " + fwd
+		}
+	}
+	f[fieldForwarded] = upstream.Field{Name: "Forwarded", Value: fwd}
+	f[fieldVia] = upstream.Field{}
+	if st.via != "" {
+		hop := st.viaHop(in.ProtoMajor, in.ProtoMinor)
+		if prior := in.Header["Via"]; len(prior) > 0 {
+			hop = strings.Join(prior, ", ") + ", " + hop
+		}
+		f[fieldVia] = upstream.Field{Name: "Via", Value: hop}
+	}
+}
+
+// outboundTarget is the request-target httputil.ReverseProxy would send for
+// in: the escaped path (net/url's reading of it) and the query with
+// unparsable parameters dropped (golang/go#54663). It returns
+// in.RequestURI itself when that is the same text, which it nearly always
+// is, so that no string is built.
+func outboundTarget(in *http.Request) string {
+	u := in.URL
+	path := u.EscapedPath()
+	if path == "" {
+		path = "/"
+	}
+	q := cleanQueryParams(u.RawQuery)
+	if q == "" && !u.ForceQuery {
+		return path
+	}
+	ru := in.RequestURI
+	if len(ru) == len(path)+1+len(q) && strings.HasPrefix(ru, path) && ru[len(path)] == '?' && strings.HasSuffix(ru, q) {
+		return ru
+	}
+	return path + "?" + q
+}
+
+// cleanQueryParams is httputil's: a query with a ';' or a bad escape is
+// parsed and re-encoded, which drops what does not parse.
+func cleanQueryParams(s string) string {
+	reencode := func(s string) string {
+		v, _ := url.ParseQuery(s)
+		return v.Encode()
+	}
+	for i := 0; i < len(s); {
+		switch s[i] {
+		case ';':
+			return reencode(s)
+		case '%':
+			if i+2 >= len(s) || !ishex(s[i+1]) || !ishex(s[i+2]) {
+				return reencode(s)
+			}
+			i += 3
+		default:
+			i++
+		}
+	}
+	return s
+}
+
+func ishex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
