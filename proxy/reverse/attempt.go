@@ -82,7 +82,7 @@ func (rs *reqState) pick(r *http.Request, now time.Time) (*server, error) {
 	pl := rs.pool
 	servers := pl.list()
 	br := pl.cfg.Breaker
-	limited := false
+	limited := "" // the last breaker limit met, for the error
 	for pass := 0; pass < 2; pass++ {
 		rs.cands = rs.cands[:0]
 		for _, s := range servers {
@@ -92,11 +92,8 @@ func (rs *reqState) pick(r *http.Request, now time.Time) (*server, error) {
 			if pass == 0 && rs.wasTried(s.spec.Name) {
 				continue
 			}
-			pendingFull := br.MaxPending > 0 && s.gate.pending.Load() >= int64(br.MaxPending)
-			if br.MaxRequests > 0 && s.up.InFlight() >= int64(br.MaxRequests) ||
-				s.gate.full(br.MaxConnections) && (br.MaxPending <= 0 || pendingFull) ||
-				br.MaxConnections <= 0 && pendingFull {
-				limited = true
+			if lim := br.limit(s); lim != "" {
+				limited = s.spec.Name + ": " + lim
 				continue
 			}
 			rs.cands = append(rs.cands, s.up)
@@ -109,9 +106,9 @@ func (rs *reqState) pick(r *http.Request, now time.Time) (*server, error) {
 		}
 	}
 	if len(rs.cands) == 0 {
-		if limited {
+		if limited != "" {
 			return nil, &proxy.Error{Status: http.StatusServiceUnavailable, Reason: "breaker_open",
-				Err: errors.Join(proxy.ErrBreakerOpen, errors.New("pool "+pl.name+": every available server is at a breaker limit"))}
+				Err: errors.Join(proxy.ErrBreakerOpen, errors.New("pool "+pl.name+": every available server is at a breaker limit ("+limited+")"))}
 		}
 		return nil, &proxy.Error{Status: http.StatusServiceUnavailable, Reason: "no_upstream",
 			Err: errors.Join(proxy.ErrNoUpstream, errors.New("pool "+pl.name+": no available server"))}

@@ -24,6 +24,23 @@ type gate struct {
 	pending atomic.Int64 // requests waiting for a connection
 }
 
+// limit names the breaker limit s is at, or returns "": max_requests in
+// flight; all max_connections busy with max_pending requests already waiting
+// (none may wait when max_pending is 0); or, without max_connections,
+// max_pending requests dialing.
+func (b BreakerConfig) limit(s *server) string {
+	pending := s.gate.pending.Load()
+	switch {
+	case b.MaxRequests > 0 && s.up.InFlight() >= int64(b.MaxRequests):
+		return "max_requests " + strconv.Itoa(b.MaxRequests) + " in flight"
+	case s.gate.full(b.MaxConnections) && b.MaxPending <= 0:
+		return "all max_connections " + strconv.Itoa(b.MaxConnections) + " busy and max_pending 0"
+	case b.MaxPending > 0 && pending >= int64(b.MaxPending) && (b.MaxConnections <= 0 || s.gate.full(b.MaxConnections)):
+		return strconv.FormatInt(pending, 10) + " requests wait for a connection (max_pending " + strconv.Itoa(b.MaxPending) + ")"
+	}
+	return ""
+}
+
 // errPending is the 503 for a request over max_pending.
 func errPending(s *server, max int) error {
 	return &proxy.Error{Status: http.StatusServiceUnavailable, Reason: "breaker_open",
