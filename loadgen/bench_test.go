@@ -15,10 +15,13 @@ import (
 	"github.com/proxylab/proxylab/loadgen"
 )
 
+// rawResponse is what rawBackend answers: a 19-byte body.
+const rawResponse = "HTTP/1.1 200 OK\r\nContent-Length: 19\r\n\r\nhello world 19 byte"
+
 // rawBackend is a minimal keep-alive HTTP/1.1 server on loopback for
-// benchmarks: it answers every read with a fixed 19-byte response, as
-// nginx's `return 200` with a body would. It stops with the benchmark.
-func rawBackend(b *testing.B) string {
+// benchmarks: it answers every read with response. It stops with the
+// benchmark.
+func rawBackend(b *testing.B, response string) string {
 	b.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -47,7 +50,7 @@ func rawBackend(b *testing.B) string {
 			wg.Go(func() {
 				defer c.Close()
 				buf := make([]byte, 4096)
-				resp := []byte("HTTP/1.1 200 OK\r\nContent-Length: 19\r\n\r\nhello world 19 byte")
+				resp := []byte(response)
 				for {
 					if _, err := c.Read(buf); err != nil {
 						return
@@ -64,19 +67,27 @@ func rawBackend(b *testing.B) string {
 
 // BenchmarkHTTPDoer measures one keep-alive request and response through
 // HTTPDoer against a minimal raw server on loopback (both sides' cost). The
-// fast path must stay at 0 allocs/op.
+// fast path must stay at 0 allocs/op, with a server header to capture too.
 func BenchmarkHTTPDoer(b *testing.B) {
-	d, err := loadgen.NewHTTPDoer(loadgen.HTTPConfig{URL: rawBackend(b)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer d.Close()
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		if r := d.Do(ctx, loadgen.Slot{}); r.Status != 200 {
-			b.Fatal(r.Err)
-		}
+	for _, bc := range []struct{ name, response string }{
+		{"plain", rawResponse},
+		{"server-header", "HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Type: text/plain\r\nX-Sim-Server: server1\r\n" +
+			"Connection: keep-alive\r\nContent-Length: 19\r\n\r\nhello world 19 byte"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			d, err := loadgen.NewHTTPDoer(loadgen.HTTPConfig{URL: rawBackend(b, bc.response)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer d.Close()
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				if r := d.Do(ctx, loadgen.Slot{}); r.Status != 200 {
+					b.Fatal(r.Err)
+				}
+			}
+		})
 	}
 }
 
@@ -84,7 +95,7 @@ func BenchmarkHTTPDoer(b *testing.B) {
 // its own connection, like `proxylab load --connections 64` (run it with
 // GOMAXPROCS=1 to compare with wrk -t1). 0 allocs/op on the fast path.
 func BenchmarkHTTPDoerParallel(b *testing.B) {
-	d, err := loadgen.NewHTTPDoer(loadgen.HTTPConfig{URL: rawBackend(b), IDHeader: "X-Proxylab-Id"})
+	d, err := loadgen.NewHTTPDoer(loadgen.HTTPConfig{URL: rawBackend(b, rawResponse), IDHeader: "X-Proxylab-Id"})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -114,7 +125,7 @@ func BenchmarkRunHTTP(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("LOADGEN_BENCH_SECONDS")); err == nil && v > 0 {
 		secs = v
 	}
-	d, err := loadgen.NewHTTPDoer(loadgen.HTTPConfig{URL: rawBackend(b)})
+	d, err := loadgen.NewHTTPDoer(loadgen.HTTPConfig{URL: rawBackend(b, rawResponse)})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -31,6 +31,9 @@ type fastConn struct {
 	br       *bufio.Reader   // reads from the fastConn itself
 	deadline time.Time       // the last one set
 	lastUsed time.Time       // when its last request was sent (zero: never)
+	// lastServer is the last value of HTTPConfig.ServerHeader received, so
+	// that a repeated one costs no allocation.
+	lastServer string
 
 	// One exchange, set by Read for exchangeFn.
 	out        []byte // request bytes still to write before waiting

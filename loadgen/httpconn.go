@@ -237,13 +237,14 @@ func (d *HTTPDoer) roundTrip(ctx context.Context, c *fastConn, request []byte, n
 	if _, err := c.br.Peek(1); err != nil {
 		return false, false, err
 	}
-	r := responseReader{br: c.br, head: d.cfg.Method == "HEAD", serverHdr: d.serverHdr}
+	r := responseReader{br: c.br, head: d.cfg.Method == "HEAD", serverHdr: d.serverHdrName, lastServer: c.lastServer}
 	if err := r.read(); err != nil {
 		return true, false, err
 	}
 	res.Status, res.Bytes = r.status, r.bodyBytes
 	if r.server != "" {
 		res.Tags.Server = r.server
+		c.lastServer = r.server
 	}
 	return true, r.keepAlive && !d.cfg.NoKeepAlive, nil
 }

@@ -71,23 +71,27 @@ func WithDialer(fn func(ctx context.Context, network, addr string) (net.Conn, er
 // HTTPDoer is the fast built-in HTTP/1.1 client used by `proxylab load`. Each
 // connection is driven by the goroutine of the request using it, which writes
 // pre-serialized request bytes and parses the response with a minimal parser
-// (status line, Content-Length or chunked framing, Connection: close). H2C and
+// (status line, Content-Length or chunked framing, Connection: close) over the
+// connection's reused buffer, allocating nothing per request. On a
+// keep-alive socket the request is written from inside the read that waits
+// for its response (see fastConn): one write(2) and one read(2). H2C and
 // https go through golang.org/x/net/http2 and net/http. Connections are kept
 // per Slot.Worker, so a closed-loop worker keeps its own connection, or in a
 // pool of MaxConns shared by all workers (open loop). A reused connection that
 // turns out closed by the server is retried once on a fresh one, before any
 // response byte. Close closes them all.
 type HTTPDoer struct {
-	cfg        HTTPConfig
-	target     *url.URL
-	dialAddr   string // host:port the connections go to (target or proxy)
-	request    []byte // pre-serialized request head and body
-	headLen    int    // request[:headLen] is the head without its final CRLF
-	idPrefix   []byte // "IDHeader: client-" when IDHeader is set
-	serverHdr  string
-	dial       func(ctx context.Context, network, addr string) (net.Conn, error)
-	std        *http.Client // fallback for h2c and https
-	stdRequest func(ctx context.Context) (*http.Request, error)
+	cfg           HTTPConfig
+	target        *url.URL
+	dialAddr      string // host:port the connections go to (target or proxy)
+	request       []byte // pre-serialized request head and body
+	headLen       int    // request[:headLen] is the head without its final CRLF
+	idPrefix      []byte // "IDHeader: client-" when IDHeader is set
+	serverHdr     string
+	serverHdrName []byte // serverHdr for the fast parser
+	dial          func(ctx context.Context, network, addr string) (net.Conn, error)
+	std           *http.Client // fallback for h2c and https
+	stdRequest    func(ctx context.Context) (*http.Request, error)
 
 	mu     sync.Mutex                  // serialises growing slots
 	slots  atomic.Pointer[[]*connSlot] // per worker; replaced, never mutated
@@ -120,6 +124,7 @@ func NewHTTPDoer(cfg HTTPConfig, opts ...HTTPOption) (*HTTPDoer, error) {
 	}
 	if cfg.ServerHeader != "-" {
 		d.serverHdr = http.CanonicalHeaderKey(cfg.ServerHeader)
+		d.serverHdrName = []byte(d.serverHdr)
 	}
 	var dialer net.Dialer
 	d.dial = dialer.DialContext

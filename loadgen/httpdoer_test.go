@@ -165,6 +165,26 @@ var _ = Describe("HTTPDoer", func() {
 		Expect(s.accepted.Load()).To(BeEquivalentTo(2))
 	})
 
+	It("should tag each response of a connection with its own server header", func(ctx SpecContext) {
+		servers := []string{"s1", "", "s2", "s2"}
+		s := newScripted(func(c net.Conn, n int, _ string) bool {
+			h := ""
+			if name := servers[(n-1)%len(servers)]; name != "" {
+				h = "X-Sim-Server: " + name + "\r\n"
+			}
+			write(c, "HTTP/1.1 200 OK\r\n"+h+"Content-Length: 0\r\n\r\n")
+			return true
+		})
+		d, err := loadgen.NewHTTPDoer(loadgen.HTTPConfig{URL: s.url(), Timeout: 2 * time.Second})
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(d.Close)
+		var got []string
+		for range servers {
+			got = append(got, d.Do(ctx, loadgen.Slot{}).Tags.Server)
+		}
+		Expect(got).To(Equal(servers))
+	})
+
 	It("should open no more than MaxConns connections and queue the rest", func(ctx SpecContext) {
 		s := newScripted(func(c net.Conn, _ int, _ string) bool {
 			time.Sleep(50 * time.Millisecond)

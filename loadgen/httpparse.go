@@ -14,11 +14,13 @@ var errProtocol = errors.New("malformed http response")
 // responseReader is the minimal HTTP/1.x response parser of HTTPDoer: the
 // status line, the framing headers (Content-Length, Transfer-Encoding,
 // Connection) and one chosen header, then the body is read and discarded with
-// the right framing. It allocates nothing unless the chosen header is present.
+// the right framing. It allocates nothing, unless the chosen header has a
+// value other than lastServer (the connection's last one, reused).
 type responseReader struct {
-	br        *bufio.Reader
-	head      bool   // the request was HEAD: no body whatever the headers say
-	serverHdr string // canonical name of the header to capture; "" none
+	br         *bufio.Reader
+	head       bool   // the request was HEAD: no body whatever the headers say
+	serverHdr  []byte // name of the header to capture; nil none
+	lastServer string // its value in the connection's previous response
 
 	status    int
 	server    string
@@ -93,8 +95,11 @@ func (r *responseReader) readHead() error {
 			} else if hasToken(value, "keep-alive") {
 				r.keepAlive = true
 			}
-		case r.serverHdr != "" && bytes.EqualFold(name, []byte(r.serverHdr)):
-			r.server = string(value)
+		case r.serverHdr != nil && bytes.EqualFold(name, r.serverHdr):
+			r.server = r.lastServer
+			if string(value) != r.lastServer {
+				r.server = string(value)
+			}
 		}
 	}
 	if r.status < 200 || r.status == 204 || r.status == 304 || r.head {
