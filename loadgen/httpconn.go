@@ -3,6 +3,7 @@ package loadgen
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"strconv"
@@ -190,7 +191,9 @@ func (d *HTTPDoer) doFast(ctx context.Context, s Slot) Result {
 			res.Raw = time.Since(start)
 			return res
 		}
-		if reused && !got && attempt == 0 && ctx.Err() == nil && time.Now().Before(deadline) {
+		// A stale connection fails fast (EOF, reset); a timeout is the
+		// server's silence, which a retry would only double.
+		if reused && !got && attempt == 0 && ctx.Err() == nil && !isTimeout(err) && time.Now().Before(deadline) {
 			continue
 		}
 		res.Status, res.Bytes = 0, 0
@@ -201,6 +204,11 @@ func (d *HTTPDoer) doFast(ctx context.Context, s Slot) Result {
 }
 
 func (d *HTTPDoer) isClosed() bool { return d.closed.Load() }
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
 
 func (d *HTTPDoer) dialConn(ctx context.Context, deadline time.Time) (*fastConn, error) {
 	dctx, cancel := context.WithDeadline(ctx, deadline)
