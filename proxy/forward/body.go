@@ -24,16 +24,24 @@ func bodyOverLimit(r *http.Request, pol *policy) *Denial {
 		Err:    proxy.ErrBodyTooLarge}
 }
 
-// wrapBody prepares out's body for the upstream: the whole body must arrive
-// within ClientBody (slow POST), a body of unknown length may grow only up
-// to limits.max_body_bytes (a declared length was checked by bodyOverLimit),
-// and the bytes sent are counted. It returns nil when out has no body.
-func (p *Proxy) wrapBody(w http.ResponseWriter, out *http.Request, pol *policy) *countingBody {
-	if out.Body == nil {
+// requestBody is r's body, or nil when it has none.
+func requestBody(r *http.Request) io.ReadCloser {
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 && len(r.TransferEncoding) == 0 {
 		return nil
 	}
-	body := out.Body
-	if limit := int64(pol.cfg.Limits.MaxBodyBytes); limit > 0 && out.ContentLength < 0 {
+	return r.Body
+}
+
+// wrapBody prepares a request body of length (-1 unknown) for the upstream:
+// the whole body must arrive within ClientBody (slow POST), a body of
+// unknown length may grow only up to limits.max_body_bytes (a declared
+// length was checked by bodyOverLimit), and the bytes sent are counted. It
+// returns nil when body is nil.
+func (p *Proxy) wrapBody(w http.ResponseWriter, body io.ReadCloser, length int64, pol *policy) *countingBody {
+	if body == nil {
+		return nil
+	}
+	if limit := int64(pol.cfg.Limits.MaxBodyBytes); limit > 0 && length < 0 {
 		// MaxBytesReader also tells the server to close the client
 		// connection after the answer: the rest of the body is unread.
 		body = http.MaxBytesReader(w, body, limit)
@@ -42,9 +50,7 @@ func (p *Proxy) wrapBody(w http.ResponseWriter, out *http.Request, pol *policy) 
 	// the response.
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(time.Now().Add(pol.cfg.Timeouts.ClientBody))
-	cb := &countingBody{ReadCloser: body, done: func() { _ = rc.SetReadDeadline(time.Time{}) }}
-	out.Body = cb
-	return cb
+	return &countingBody{ReadCloser: body, done: func() { _ = rc.SetReadDeadline(time.Time{}) }}
 }
 
 // countingBody counts request body bytes sent upstream. The Transport

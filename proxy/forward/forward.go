@@ -1,24 +1,22 @@
 package forward
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/netip"
-	"net/url"
 	"strconv"
 	"strings"
-	"time"
+	"sync"
 
 	"github.com/proxylab/proxylab/proxy"
 )
 
 // serveHTTP forwards one absolute-form request. The upstream connection is
-// keyed by the vetted IP:port (not the name), so the Transport pools
-// keep-alive connections per address and never re-resolves; the Host header
-// keeps the authority the client asked for.
+// keyed by the vetted IP:port (not the name), so the pools keep keep-alive
+// connections per address and never re-resolve; the Host header keeps the
+// authority the client asked for. Direct routes go through serveDirect;
+// parent routes and requests that wait for 100 Continue through
+// http.Transport.
 func (p *Proxy) serveHTTP(w http.ResponseWriter, r *http.Request, pol *policy, rec *record) {
 	if r.URL.Scheme != "http" {
 		p.refuse(w, pol, rec, deny(http.StatusBadRequest, "http_request_error", "scheme",
@@ -50,7 +48,12 @@ func (p *Proxy) serveHTTP(w http.ResponseWriter, r *http.Request, pol *policy, r
 	}
 	rec.allow(rt)
 	rec.url = r.URL
+	if rt.parent == nil && !expectsContinue(r) {
+		p.serveDirect(w, r, pol, rt, rec)
+		return
+	}
 
+	// Through a parent, or waiting for 100 Continue: http.Transport.
 	out := r.Clone(r.Context())
 	out.RequestURI = ""
 	out.Host = r.URL.Host
@@ -59,19 +62,19 @@ func (p *Proxy) serveHTTP(w http.ResponseWriter, r *http.Request, pol *policy, r
 	} else {
 		out.URL.Host = rt.target() // the parent resolves the name
 	}
-	transport := p.transportFor(pol, rt.parent)
 	proxy.RemoveHopByHop(out.Header)
 	proxy.StripH2CUpgrade(out.Header)
 	pol.via.add(out.Header, r.Proto)
-	if r.ContentLength == 0 && len(r.TransferEncoding) == 0 {
-		out.Body = nil
+	out.Body = nil
+	cb := p.wrapBody(w, requestBody(r), r.ContentLength, pol)
+	if cb != nil {
+		out.Body = cb
 	}
-	cb := p.wrapBody(w, out, pol)
 	if _, ok := out.Header["User-Agent"]; !ok {
 		out.Header["User-Agent"] = nil // do not let the Transport add Go's own
 	}
 
-	resp, err := transport.RoundTrip(out)
+	resp, err := p.transportFor(pol, rt.parent).RoundTrip(out)
 	if cb != nil {
 		rec.up = cb.n.Load()
 	}
@@ -125,8 +128,21 @@ func (p *Proxy) copyResponse(w http.ResponseWriter, resp *http.Response, r *http
 	if resp.ContentLength < 0 {
 		dst = flushWriter{w: w, rc: http.NewResponseController(w)}
 	}
-	n, _ := io.Copy(dst, resp.Body)
+	n, _ := copyBody(dst, resp.Body)
 	rec.down = n
+}
+
+// copyBufs are the buffers copyBody relays response bodies with: a
+// ResponseWriter that is no io.ReaderFrom would make io.Copy allocate 32 KiB
+// per response.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// copyBody copies src to dst with a pooled buffer, unless one of them copies
+// by itself (io.WriterTo, io.ReaderFrom).
+func copyBody(dst io.Writer, src io.Reader) (int64, error) {
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	return io.CopyBuffer(dst, src, *bp)
 }
 
 // hasLength reports whether h already says Content-Length: n, once and in
@@ -187,82 +203,6 @@ func (p *Proxy) maxForwards(w http.ResponseWriter, r *http.Request, pol *policy,
 	_, _ = io.WriteString(w, b.String())
 	p.finish(rec)
 	return true
-}
-
-// newTransport builds the upstream Transport. With parent nil it dials only
-// the vetted IP:port the request URL carries; with a parent it sends every
-// request there.
-func (p *Proxy) newTransport(parent *url.URL, responseHeader time.Duration) *http.Transport {
-	t := &http.Transport{
-		DialContext:            p.transportDial(parent != nil),
-		MaxIdleConns:           1024,
-		MaxIdleConnsPerHost:    64,
-		IdleConnTimeout:        90 * time.Second,
-		ExpectContinueTimeout:  time.Second,
-		DisableCompression:     true, // relay bytes as they are
-		ForceAttemptHTTP2:      false,
-		MaxResponseHeaderBytes: 64 << 10,
-	}
-	t.ResponseHeaderTimeout = responseHeader
-	if parent != nil {
-		t.Proxy = http.ProxyURL(parent)
-	}
-	return t
-}
-
-// transportDial refuses anything but an IP:port for direct transports: the
-// request URL must already carry the vetted address.
-func (p *Proxy) transportDial(toParent bool) func(ctx context.Context, network, addr string) (net.Conn, error) {
-	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		pol := p.pol.Load()
-		ctx, cancel := context.WithTimeout(ctx, pol.cfg.Timeouts.Dial)
-		defer cancel()
-		if !toParent {
-			if _, err := netip.ParseAddrPort(addr); err != nil {
-				return nil, fmt.Errorf("forward transport: refusing to dial unvetted address %q", addr)
-			}
-		}
-		return p.dialer.DialContext(ctx, network, addr)
-	}
-}
-
-// transportFor returns the pooled Transport for a route: one per parent
-// and response-header timeout, and one for direct routes. Transports are
-// built on first use and kept until Close.
-func (p *Proxy) transportFor(pol *policy, par *parentRoute) *http.Transport {
-	rht := pol.cfg.Timeouts.ResponseHeader
-	if par == nil {
-		// The common case skips building the key (two allocations per request).
-		if d := p.direct.Load(); d != nil && d.rht == rht {
-			return d.t
-		}
-	}
-	key := "direct " + rht.String()
-	var u *url.URL
-	if par != nil {
-		c := *par.url
-		if par.user != "" {
-			c.User = url.UserPassword(par.user, par.pass)
-		}
-		u = &c
-		key = c.String() + " " + rht.String()
-	}
-	actual, ok := p.transports.Load(key)
-	if !ok {
-		actual, _ = p.transports.LoadOrStore(key, p.newTransport(u, rht))
-	}
-	t := actual.(*http.Transport)
-	if par == nil {
-		p.direct.Store(&directTransport{rht: rht, t: t})
-	}
-	return t
-}
-
-// directTransport caches the Transport of direct routes for one
-// response-header timeout; it is also in Proxy.transports, which Close walks.
-type directTransport struct {
-	rht time.Duration
-	t   *http.Transport
 }
 
 // flushWriter flushes after every write so streamed bodies (SSE, chunked)

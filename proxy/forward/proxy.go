@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -31,8 +30,8 @@ type Proxy struct {
 	log        *slog.Logger
 	metrics    *metrics
 	registry   *prometheus.Registry
-	transports sync.Map                        // "direct <timeout>" or "<parent URL> <timeout>" -> *http.Transport
-	direct     atomic.Pointer[directTransport] // the direct entry of transports, found without a key string
+	transports sync.Map                      // "direct <timeout>" -> *directClients, "<parent URL> <timeout>" -> *http.Transport
+	direct     atomic.Pointer[directClients] // the direct entry of transports, found without a key string
 	rates      *clientRates
 	addrs      addrStrings // "ip:port" of vetted addresses, for the upstream pools
 
@@ -180,10 +179,7 @@ func (p *Proxy) Close() error {
 		p.cancel()
 		p.tunnels.closeAll()
 		p.handshakes.closeAll()
-		p.transports.Range(func(_, v any) bool {
-			v.(*http.Transport).CloseIdleConnections()
-			return true
-		})
+		p.closeIdle()
 	})
 	return nil
 }

@@ -3,13 +3,11 @@ package forward
 import (
 	"net/http"
 	"strings"
-
-	"github.com/proxylab/proxylab/proxy"
 )
 
 // viaTokens are this proxy's Via hops ("1.1 pseudonym"), built once per
-// policy so that adding one to a message costs one allocation (the field's
-// value slice) instead of building the hop each time.
+// policy so that adding one to a message costs at most one allocation (the
+// field's value slice) instead of building the hop each time.
 type viaTokens struct {
 	pseudonym     string
 	v10, v11, v20 string
@@ -20,25 +18,50 @@ func newViaTokens(pseudonym string) viaTokens {
 		v10: "1.0 " + pseudonym, v11: "1.1 " + pseudonym, v20: "2 " + pseudonym}
 }
 
-// add appends this proxy's hop to h's Via for a message received as proto,
-// as proxy.AddVia does (which it falls back to for other protocols).
-func (v *viaTokens) add(h http.Header, proto string) {
-	var hop string
+// hop is this proxy's Via entry for a message received as proto
+// ("HTTP/1.1", "HTTP/1.0", "HTTP/2.0" or without the "HTTP/" prefix; empty
+// means 1.1), as proxy.AddVia writes it.
+func (v *viaTokens) hop(proto string) string {
 	switch proto {
 	case "HTTP/1.1", "1.1", "":
-		hop = v.v11
+		return v.v11
 	case "HTTP/1.0", "1.0":
-		hop = v.v10
+		return v.v10
 	case "HTTP/2.0", "HTTP/2", "2.0", "2":
-		hop = v.v20
+		return v.v20
 	}
-	if hop == "" || v.pseudonym == "" {
-		proxy.AddVia(h, proto, v.pseudonym)
-		return
+	return strings.TrimPrefix(proto, "HTTP/") + " " + v.pseudonym
+}
+
+// value is the Via value to send on: h's own Via with this proxy's hop
+// appended. A Via that h's Connection field lists is hop-by-hop and left
+// out, as proxy.RemoveHopByHop would remove it.
+func (v *viaTokens) value(h http.Header, proto string) string {
+	hop := v.hop(proto)
+	prior := h["Via"]
+	if len(prior) == 0 || connectionLists(h, "Via") {
+		return hop
 	}
+	return strings.Join(prior, ", ") + ", " + hop
+}
+
+// add appends this proxy's hop to h's Via, as proxy.AddVia does.
+func (v *viaTokens) add(h http.Header, proto string) {
 	if prior := h["Via"]; len(prior) > 0 {
-		h["Via"] = []string{strings.Join(prior, ", ") + ", " + hop}
+		h["Via"] = []string{strings.Join(prior, ", ") + ", " + v.hop(proto)}
 		return
 	}
-	h["Via"] = []string{hop}
+	h["Via"] = []string{v.hop(proto)}
+}
+
+// connectionLists reports whether h's Connection field names name.
+func connectionLists(h http.Header, name string) bool {
+	for _, c := range h["Connection"] {
+		for t := range strings.SplitSeq(c, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), name) {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -1,0 +1,278 @@
+package forward
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"strconv"
+	"time"
+
+	"github.com/proxylab/proxylab/proxy"
+	"github.com/proxylab/proxylab/proxy/upstream"
+)
+
+// serveDirect sends an allowed absolute-form request to its vetted address
+// on a pooled upstream.Client connection, in the handler's goroutine:
+//
+//	request head written by hand from the client's header (no clone):
+//	  hop-by-hop fields and credentials left out, Via appended
+//	body (Content-Length or chunked, limited and timed by wrapBody)
+//	response head read straight into w.Header() (hop-by-hop fields dropped)
+//	body copied from the connection's buffer; read whole, the connection is pooled
+//
+// A pooled connection found dead before any answer is replaced once when
+// the request has no body and may be resent.
+func (p *Proxy) serveDirect(w http.ResponseWriter, r *http.Request, pol *policy, rt route, rec *record) {
+	c := p.directFor(pol).fast
+	cb := p.wrapBody(w, requestBody(r), r.ContentLength, pol)
+	var via [1]upstream.Field
+	via[0] = upstream.Field{Name: "Via", Value: pol.via.value(r.Header, r.Proto)}
+	head := upstream.RequestHead{Method: r.Method, Target: r.URL.RequestURI(), Host: r.URL.Host,
+		Header: r.Header, Replace: via[:]}
+	if cb != nil {
+		head.ContentLength = r.ContentLength // -1: chunked
+	}
+	x := exchange{c: c, r: r, body: cb, addr: p.addrs.get(rt.dial)}
+	err := x.send(&head, w.Header())
+	for try := 0; err != nil && try == 0 && x.mayResend(err); try++ {
+		err = x.send(&head, w.Header())
+	}
+	if cb != nil {
+		rec.up = cb.n.Load()
+	}
+	if err != nil {
+		// The policy allowed it; the client's body or the upstream failed.
+		// The record stays "allowed" with the failure's status and kind.
+		d := upstreamDenial("request to "+rt.target(), err)
+		if cerr := cb.clientErr(); cerr != nil {
+			d = clientBodyDenial(cerr)
+		}
+		if d.Kind != "client_canceled" {
+			d.write(w, pol.cfg.Via)
+		}
+		rec.status, rec.kind = d.Status, d.Kind
+		p.finish(rec)
+		return
+	}
+
+	h := w.Header()
+	pol.via.add(h, x.proto())
+	rh := &x.resp
+	if rh.ContentLength >= 0 && r.Method != http.MethodHead && bodyAllowed(rh.StatusCode) && !hasLength(h, rh.ContentLength) {
+		h.Set("Content-Length", strconv.FormatInt(rh.ContentLength, 10))
+	}
+	rec.status = rh.StatusCode
+	w.WriteHeader(rh.StatusCode)
+	var dst io.Writer = w
+	if rh.ContentLength < 0 {
+		dst = flushWriter{w: w, rc: http.NewResponseController(w)}
+	}
+	var b upstream.Body
+	b.Reset(c, x.pc, rh)
+	if !b.Buffered() {
+		x.hook(r.Context(), x.pc.NetConn()) // an upstream stalling mid-body must not outlive the client
+	}
+	rec.down, err = b.WriteTo(dst)
+	if x.stopHook() && err == nil && b.EOF() {
+		_ = b.Close() // read whole: the connection goes back to the pool
+	} else {
+		_ = b.CloseConn()
+	}
+	if cb != nil {
+		rec.up = cb.n.Load()
+	}
+	p.finish(rec)
+}
+
+// expectsContinue reports whether r asks for 100 Continue before its body.
+func expectsContinue(r *http.Request) bool {
+	_, ok := r.Header["Expect"]
+	return ok
+}
+
+// exchange is one request on one upstream connection, up to the final
+// response head.
+type exchange struct {
+	c    *upstream.Client
+	r    *http.Request
+	body *countingBody // nil: no body
+	addr string        // the vetted ip:port
+
+	pc   *upstream.Conn
+	stop func() bool // ends the cancellation hook (nil: none); false if it already ran
+	resp upstream.ResponseHead
+}
+
+// aLongTimeAgo is a deadline in the past: it unblocks reads and writes.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// firstByteWait is how long send waits for the upstream's first response
+// byte before it hooks the client's cancellation to the connection:
+// responses quicker than this never pay for the hook (a context.AfterFunc,
+// five allocations), as in the reverse proxy's direct path.
+const firstByteWait = 20 * time.Millisecond
+
+// send writes head (and the body) on a pooled or new connection and reads
+// the final response head into h (1xx heads are skipped). On error the
+// connection is closed and h is left empty; on success x.pc is the
+// caller's, to be released with x.stopHook. head is not kept in x, which
+// the pool's address makes escape, so that it can stay on the caller's
+// stack.
+func (x *exchange) send(head *upstream.RequestHead, h http.Header) error {
+	ctx := x.r.Context()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	probe := x.body != nil || !upstream.Idempotent(x.r)
+	pc, err := x.c.Get(ctx, x.addr, probe)
+	if err != nil {
+		return err
+	}
+	x.pc = pc
+	conn := pc.NetConn()
+	fail := func(err error) error {
+		x.stopHook()
+		_ = pc.Close()
+		clear(h)
+		if cerr := ctx.Err(); cerr != nil {
+			return cerr
+		}
+		return err
+	}
+	if x.body != nil {
+		// Writing a body may block on an upstream that does not read it:
+		// the client's leaving must unblock it.
+		x.hook(ctx, conn)
+	}
+	reused := pc.Reused()
+	bw := pc.Writer()
+	err = head.Write(bw)
+	if err == nil && x.body != nil {
+		err = writeBody(bw, x.body, head.ContentLength, x.r.Trailer)
+	}
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err != nil {
+		if reused && x.body == nil && upstream.IsConnGone(err) {
+			err = &upstream.StaleError{Written: false, Err: err}
+		}
+		return fail(err)
+	}
+
+	now := time.Now()
+	var limit time.Time
+	if t := x.c.ResponseHeaderTimeout(); t > 0 {
+		limit = now.Add(t)
+	}
+	first := limit
+	if x.stop == nil && ctx.Done() != nil {
+		if short := now.Add(firstByteWait); first.IsZero() || short.Before(first) {
+			first = short
+		}
+	}
+	if !first.IsZero() {
+		_ = conn.SetReadDeadline(first)
+	}
+	br := pc.Reader()
+	_, err = br.Peek(1)
+	if err != nil && !first.Equal(limit) && proxy.IsTimeout(err) && ctx.Err() == nil {
+		// Slower than firstByteWait: from here the client's leaving must
+		// unblock the read at once.
+		x.hook(ctx, conn)
+		_ = conn.SetReadDeadline(limit) // the zero time: no bound
+		_, err = br.Peek(1)
+	}
+	if err != nil {
+		if reused && upstream.IsConnGone(err) && ctx.Err() == nil {
+			err = &upstream.StaleError{Written: true, Err: err}
+		}
+		return fail(err)
+	}
+	opt := upstream.ReadOptions{MaxBytes: x.c.MaxResponseHeaderBytes(), DropHopByHop: true}
+	for {
+		if err := x.resp.Read(br, x.r.Method, h, opt); err != nil {
+			return fail(err)
+		}
+		if x.resp.StatusCode >= 200 {
+			break
+		}
+		if x.resp.StatusCode == http.StatusSwitchingProtocols {
+			return fail(errors.New("upstream switched protocols without an Upgrade request"))
+		}
+		clear(h) // 1xx informational (103 Early Hints): the final response follows
+	}
+	if !first.IsZero() {
+		_ = conn.SetReadDeadline(time.Time{})
+	}
+	return nil
+}
+
+// hook makes the client's cancellation unblock conn's reads and writes.
+func (x *exchange) hook(ctx context.Context, conn net.Conn) {
+	if x.stop == nil {
+		x.stop = context.AfterFunc(ctx, func() { _ = conn.SetDeadline(aLongTimeAgo) })
+	}
+}
+
+// stopHook removes the cancellation hook; it reports false when the hook
+// already ran (the connection's deadline is spoiled).
+func (x *exchange) stopHook() bool {
+	if x.stop == nil {
+		return true
+	}
+	ok := x.stop()
+	x.stop = nil
+	return ok
+}
+
+// mayResend reports whether a failed send can be tried once more on a new
+// connection: a pooled connection had been closed by the upstream, the
+// request has no body, and it was not written or may be sent twice.
+func (x *exchange) mayResend(err error) bool {
+	var se *upstream.StaleError
+	if x.body != nil || !errors.As(err, &se) {
+		return false
+	}
+	return !se.Written || upstream.Idempotent(x.r)
+}
+
+// proto is the response's protocol as received, for its Via hop.
+func (x *exchange) proto() string {
+	if x.resp.ProtoMajor == 1 && x.resp.ProtoMinor == 0 {
+		return "HTTP/1.0"
+	}
+	return "HTTP/1.1"
+}
+
+// writeBody sends a request body of length bytes, or chunked (with the
+// request's trailers) when length is -1. A read error (the client's) or a
+// write error (the upstream's) ends it half-sent: the caller closes the
+// connection, so the upstream never sees a complete request.
+func writeBody(bw *bufio.Writer, body io.Reader, length int64, trailer http.Header) error {
+	if length >= 0 {
+		n, err := io.Copy(bw, body)
+		if err == nil && n != length {
+			err = io.ErrUnexpectedEOF
+		}
+		return err
+	}
+	cw := httputil.NewChunkedWriter(bw)
+	if _, err := io.Copy(cw, body); err != nil {
+		return err
+	}
+	if err := cw.Close(); err != nil { // the last chunk, "0\r\n"
+		return err
+	}
+	for k, vv := range trailer {
+		for _, v := range vv {
+			upstream.WriteField(bw, k, v)
+		}
+	}
+	_, err := bw.WriteString("\r\n")
+	return err
+}
