@@ -5,11 +5,12 @@
 //	client ──▶ admit ──────────────────▶ decide ─────────────────────────▶ dial ──▶ relay
 //	           rate_per_client (429)      port policy (CONNECT/SOCKS)       vetted IP:port only
 //	           clients allow/deny (403)   deny / allow patterns (403)       or CONNECT via parent
-//	           auth (407)                 parent selection (match)          http: Transport pool per IP
-//	           Via loop (508)             connect_to mapping                tunnel: io.Copy raw TCP
-//	           max_conns (503, Listener)  resolve ONCE (Resolver)           (splice kept), half-close,
-//	           max_tunnels (503)          SSRF guard: Classify every IP,    idle timeout
-//	                                      allow_nets, never self
+//	           auth (407)                 parent selection (match)          http: upstream.Client pool
+//	           Via loop (508)             connect_to mapping                per IP (http.Transport
+//	           max_conns (503, Listener)  resolve ONCE (Resolver)           via a parent)
+//	           max_tunnels (503)          SSRF guard: Classify every IP,    tunnel: io.Copy raw TCP
+//	           max_body_bytes (413)       allow_nets, never self            (splice kept), half-close,
+//	                                                                        idle timeout
 //
 // Every decision is one JSON line in the decision log (WithDecisionLog) and
 // counts in the per-proxy Prometheus registry (Registry, MetricsHandler).
