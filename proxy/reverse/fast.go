@@ -232,11 +232,11 @@ func (p *Proxy) awaitHead(w http.ResponseWriter, r *http.Request, rs *reqState, 
 			perTryAt = time.Time{}
 		}
 	}
+	// (ctx.Done is not asked: on a server's context it would allocate the
+	// channel; a context that cannot end costs only the short deadline.)
 	first := limit
-	if ctx.Done() != nil {
-		if short := now.Add(firstByteWait); first.IsZero() || short.Before(first) {
-			first = short
-		}
+	if short := now.Add(firstByteWait); first.IsZero() || short.Before(first) {
+		first = short
 	}
 	if !first.IsZero() {
 		nc.SetReadDeadline(first)

@@ -201,11 +201,57 @@ type fields struct {
 	h    http.Header
 	drop bool
 
-	conn      []string // Connection values
-	te        []string // Transfer-Encoding values
-	cl        []string // Content-Length values
-	trailer   []string // Trailer values
-	hasLegacy bool     // a hop-by-hop field was dropped that Connection may list
+	conn    smallList // Connection values
+	te      smallList // Transfer-Encoding values
+	cl      smallList // Content-Length values
+	trailer smallList // Trailer values
+}
+
+// smallList keeps a few strings without allocating.
+type smallList struct {
+	n    int
+	fix  [4]string
+	more []string
+}
+
+func (l *smallList) add(s string) {
+	if l.n < len(l.fix) {
+		l.fix[l.n] = s
+	} else {
+		l.more = append(l.more, s)
+	}
+	l.n++
+}
+
+func (l *smallList) at(i int) string {
+	if i < len(l.fix) {
+		return l.fix[i]
+	}
+	return l.more[i-len(l.fix)]
+}
+
+func (l *smallList) join() string {
+	var b strings.Builder
+	for i := 0; i < l.n; i++ {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(l.at(i))
+	}
+	return b.String()
+}
+
+// hasToken reports whether a comma-separated token list in l holds token
+// (case-insensitive).
+func (l *smallList) hasToken(token string) bool {
+	for i := 0; i < l.n; i++ {
+		for t := range strings.SplitSeq(l.at(i), ",") {
+			if strings.EqualFold(strings.Trim(t, " \t"), token) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // parse adds the fields of s (the head after its status line) to f.h.
@@ -241,13 +287,13 @@ func (f *fields) parse(s string) error {
 		key := canonicalKey(name)
 		switch key {
 		case "Connection":
-			f.conn = append(f.conn, value)
+			f.conn.add(value)
 		case "Transfer-Encoding":
-			f.te = append(f.te, value)
+			f.te.add(value)
 		case "Content-Length":
-			f.cl = append(f.cl, value)
+			f.cl.add(value)
 		case "Trailer":
-			f.trailer = append(f.trailer, value)
+			f.trailer.add(value)
 		}
 		if f.drop && isHopHeader(key) {
 			continue
@@ -262,7 +308,8 @@ func (f *fields) parse(s string) error {
 		}
 	}
 	if f.drop {
-		for _, v := range f.conn {
+		for i := 0; i < f.conn.n; i++ {
+			v := f.conn.at(i)
 			for name := range strings.SplitSeq(v, ",") {
 				if name = strings.Trim(name, " \t"); name != "" {
 					f.h.Del(name)
@@ -276,17 +323,16 @@ func (f *fields) parse(s string) error {
 // frame works out the body's framing (RFC 9112 §6.3, as net/http reads it).
 func (rh *ResponseHead) frame(method string, f *fields) error {
 	h := f.h
-	rh.Close = rh.ProtoMinor == 0 && !headerValuesContainToken(f.conn, "keep-alive") ||
-		headerValuesContainToken(f.conn, "close")
+	rh.Close = rh.ProtoMinor == 0 && !f.conn.hasToken("keep-alive") || f.conn.hasToken("close")
 	var cl int64 = -1
-	if len(f.cl) > 0 {
-		first := strings.Trim(f.cl[0], " \t")
-		for _, v := range f.cl[1:] {
-			if strings.Trim(v, " \t") != first {
-				return headError("differing Content-Length fields", strings.Join(f.cl, ", "))
+	if f.cl.n > 0 {
+		first := strings.Trim(f.cl.at(0), " \t")
+		for i := 1; i < f.cl.n; i++ {
+			if strings.Trim(f.cl.at(i), " \t") != first {
+				return headError("differing Content-Length fields", f.cl.join())
 			}
 		}
-		if len(f.cl) > 1 {
+		if f.cl.n > 1 {
 			h["Content-Length"] = h["Content-Length"][:1]
 		}
 		n, err := strconv.ParseUint(first, 10, 63)
@@ -295,9 +341,9 @@ func (rh *ResponseHead) frame(method string, f *fields) error {
 		}
 		cl = int64(n)
 	}
-	if len(f.te) > 0 && rh.ProtoMinor > 0 {
-		if len(f.te) != 1 || !strings.EqualFold(strings.Trim(f.te[0], " \t"), "chunked") {
-			return headError("unsupported Transfer-Encoding", strings.Join(f.te, ", "))
+	if f.te.n > 0 && rh.ProtoMinor > 0 {
+		if f.te.n != 1 || !strings.EqualFold(strings.Trim(f.te.at(0), " \t"), "chunked") {
+			return headError("unsupported Transfer-Encoding", f.te.join())
 		}
 		rh.Chunked = true
 		if cl >= 0 {
@@ -306,11 +352,12 @@ func (rh *ResponseHead) frame(method string, f *fields) error {
 			delete(h, "Content-Length")
 			rh.Close = true
 		}
-	} else if len(f.te) > 0 {
+	} else if f.te.n > 0 {
 		delete(h, "Transfer-Encoding") // ignored on HTTP/1.0, as net/http does
 	}
-	if len(f.trailer) > 0 {
-		for _, v := range f.trailer {
+	if f.trailer.n > 0 {
+		for i := 0; i < f.trailer.n; i++ {
+			v := f.trailer.at(i)
 			for name := range strings.SplitSeq(v, ",") {
 				name = http.CanonicalHeaderKey(strings.Trim(name, " \t"))
 				switch name {
