@@ -168,6 +168,7 @@ func BenchmarkRunClosed(b *testing.B) {
 		return loadgen.Result{Status: 200, Tags: loadgen.Tags{Server: "server1"}}
 	})
 	b.ReportAllocs()
+	cpu := processCPU()
 	b.ResetTimer()
 	rep, err := loadgen.Run(context.Background(), loadgen.Plan{Phases: []loadgen.Phase{
 		{Duration: time.Second, Connections: runtime.GOMAXPROCS(0)},
@@ -175,8 +176,10 @@ func BenchmarkRunClosed(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	cpu = processCPU() - cpu
 	b.ReportMetric(float64(rep.Overall.Requests), "req/s")
 	b.ReportMetric(1e9/float64(rep.Overall.Requests)*float64(runtime.GOMAXPROCS(0)), "ns/req")
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(rep.Overall.Requests), "cpu-ns/req")
 }
 
 // BenchmarkHeapLongRun runs open loop at 10,000/s (LOADGEN_BENCH_SECONDS,
