@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"runtime"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -35,10 +37,11 @@ const (
 // conn is one client connection served by the own loop. Between requests it
 // holds no buffer: br and bw are nil while it is parked.
 type conn struct {
-	e   *engine
-	rw  net.Conn
-	ctx context.Context // e.ctx with the local address
-	cfg *ServerConfig
+	e      *engine
+	rw     net.Conn
+	remote string
+	ctx    context.Context // e.ctx with the local address
+	cfg    *ServerConfig
 
 	br *bufio.Reader // nil when parked
 	bw *bufio.Writer // nil when parked
@@ -54,6 +57,15 @@ type conn struct {
 	one      [1]byte   // the byte the background read took
 	hasByte  bool
 	first    bool // no request read yet
+
+	// The wait for readability without a read (TCP); nil raw means the
+	// background wait reads one byte instead.
+	raw      syscall.RawConn
+	waitFn   func(fd uintptr) bool
+	awaitFn  func()      // c.await, made once: a go statement with it allocates nothing
+	waitCall int         // calls of waitFn in this wait
+	waitEOF  bool        // a peek saw the end (or an error) while a handler ran
+	running  atomic.Bool // a handler runs: a wake-up is checked with a peek
 	lastPOST bool
 
 	mu          sync.Mutex
@@ -68,8 +80,16 @@ type conn struct {
 }
 
 func newConn(e *engine, rw net.Conn) *conn {
-	return &conn{e: e, rw: rw, cfg: &e.s.cfg, first: true,
+	c := &conn{e: e, rw: rw, cfg: &e.s.cfg, first: true, remote: rw.RemoteAddr().String(),
 		ctx: context.WithValue(e.ctx, http.LocalAddrContextKey, rw.LocalAddr())}
+	c.awaitFn = c.await
+	if sc, ok := rw.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			c.raw = raw
+			c.waitFn = c.readable
+		}
+	}
+	return c
 }
 
 // Read is what the pooled bufio.Reader reads from.
@@ -264,7 +284,7 @@ func (c *conn) afterRequest() next {
 		c.bg = bgReading
 		c.handlerDone = true
 		c.mu.Unlock()
-		go c.await()
+		go c.awaitFn()
 		return nextParked
 	case bgReading:
 		c.handlerDone = true
@@ -277,11 +297,11 @@ func (c *conn) afterRequest() next {
 		if err != nil && !isTimeout(err) {
 			return nextClose
 		}
-		if !c.hasByte {
+		if !c.hasByte && c.raw == nil {
 			c.mu.Lock()
 			c.bg, c.handlerDone = bgReading, true
 			c.mu.Unlock()
-			go c.await()
+			go c.awaitFn()
 			return nextParked
 		}
 		return nextLoop
@@ -313,22 +333,38 @@ func (c *conn) startBackground() {
 	}
 	c.bg = bgReading
 	c.handlerDone = false
+	c.running.Store(true)
 	c.mu.Unlock()
 	c.phase = phaseFixed
 	c.rw.SetReadDeadline(time.Time{})
-	go c.await()
+	go c.awaitFn()
 }
 
-// await reads one byte: while a handler runs, an error means the client is
-// gone and cancels the request; after it, the byte starts the next request
-// and this goroutine serves it.
+// await waits for the client: while a handler runs, the end of the
+// connection cancels the request; after it, readable bytes start the next
+// request and this goroutine serves it. On TCP it waits for readability
+// without reading (one peek when the wait begins, and one to tell the end
+// from a pipelined request when woken while a handler runs); on other
+// connections it reads one byte.
 func (c *conn) await() {
-	n, err := c.rw.Read(c.one[:])
-	c.mu.Lock()
-	if n == 1 {
-		c.hasByte = true
+	var err error
+	gone := false
+	if c.raw != nil {
+		c.waitCall, c.waitEOF = 0, false
+		err = c.raw.Read(c.waitFn)
+		gone = c.waitEOF
+	} else {
+		var n int
+		n, err = c.rw.Read(c.one[:])
+		if n == 1 {
+			c.hasByte = true
+		}
 	}
+	c.mu.Lock()
 	c.bg, c.bgErr = bgDone, err
+	if gone && err == nil {
+		c.bgErr = io.EOF
+	}
 	if c.bgWait != nil {
 		close(c.bgWait)
 		c.bgWait = nil
@@ -338,7 +374,7 @@ func (c *conn) await() {
 		return
 	}
 	if !c.handlerDone {
-		if err != nil && !isTimeout(err) && c.cancelReq != nil {
+		if (gone || err != nil && !isTimeout(err)) && c.cancelReq != nil {
 			c.cancelReq()
 		}
 		c.mu.Unlock()
@@ -352,6 +388,29 @@ func (c *conn) await() {
 		return
 	}
 	c.serve()
+}
+
+// readable is the wait's callback: false waits for the poller, true ends
+// the wait.
+func (c *conn) readable(fd uintptr) bool {
+	// The first call must look: the poller forgets readiness seen before
+	// the wait began.
+	c.waitCall++
+	if c.waitCall > 1 && !c.running.Load() {
+		return true // woken after the handler: the next read tells
+	}
+	for {
+		n, _, err := syscall.Recvfrom(int(fd), c.one[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			return false
+		case err != nil || n == 0:
+			c.waitEOF = true
+		}
+		return true
+	}
 }
 
 // abortBackground stops a background read and waits for it; a byte it took

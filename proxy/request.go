@@ -111,7 +111,7 @@ func (c *conn) readRequest() (*response, verdict) {
 	}
 	ctx, cancel := context.WithCancel(c.ctx)
 	req = req.WithContext(ctx)
-	req.RemoteAddr = c.rw.RemoteAddr().String()
+	req.RemoteAddr = c.remote
 	w := newResponse(c, req, cancel)
 	if h2 {
 		w.closeAfter = true

@@ -38,9 +38,10 @@ type response struct {
 	chunking    bool
 	head        bool
 
-	buf      *[]byte // pooled: body held until the header goes out
-	written  int64   // body bytes written by the handler
-	clen     int64   // declared or computed Content-Length, or -1
+	num      [20]byte // digits of a length
+	buf      *[]byte  // pooled: body held until the header goes out
+	written  int64    // body bytes written by the handler
+	clen     int64    // declared or computed Content-Length, or -1
 	trailers []string
 
 	wantsClose      bool
@@ -62,6 +63,7 @@ func newResponse(c *conn, req *http.Request, cancel context.CancelFunc) *respons
 // endContext cancels the request's context once its handler returned.
 func (w *response) endContext() {
 	w.cancel()
+	w.c.running.Store(false)
 	w.c.mu.Lock()
 	w.c.cancelReq = nil
 	w.c.mu.Unlock()
@@ -176,7 +178,7 @@ func (w *response) writeBody(p []byte) (int, error) {
 	}
 	bw := w.writer()
 	if w.chunking {
-		bw.WriteString(strconv.FormatInt(int64(len(p)), 16))
+		bw.Write(strconv.AppendInt(w.num[:0], int64(len(p)), 16))
 		bw.WriteString("\r\n")
 		bw.Write(p)
 		_, err := bw.WriteString("\r\n")
@@ -329,8 +331,7 @@ func (w *response) sendHeader() {
 	}
 	if setCL >= 0 {
 		bw.WriteString("Content-Length: ")
-		var nb [20]byte
-		bw.Write(strconv.AppendInt(nb[:0], setCL, 10))
+		bw.Write(strconv.AppendInt(w.num[:0], setCL, 10))
 		bw.WriteString("\r\n")
 	}
 	bw.WriteString("\r\n")
@@ -508,21 +509,38 @@ func isSwitch(code int, h http.Header) bool {
 }
 
 func writeStatusLine(bw *bufio.Writer, is11 bool, code int) {
-	if is11 {
-		bw.WriteString("HTTP/1.1 ")
-	} else {
-		bw.WriteString("HTTP/1.0 ")
+	if code >= 100 && code < 600 {
+		i := code - 100
+		if !is11 {
+			i += 500
+		}
+		statusOnce.Do(buildStatusLines)
+		bw.WriteString(statusLines[i])
+		return
 	}
-	var nb [10]byte
-	bw.Write(strconv.AppendInt(nb[:0], int64(code), 10))
-	bw.WriteByte(' ')
-	if text := http.StatusText(code); text != "" {
-		bw.WriteString(text)
-	} else {
-		bw.WriteString("status code ")
-		bw.Write(strconv.AppendInt(nb[:0], int64(code), 10))
+	proto := "HTTP/1.1 "
+	if !is11 {
+		proto = "HTTP/1.0 "
 	}
-	bw.WriteString("\r\n")
+	bw.WriteString(proto + strconv.Itoa(code) + " status code " + strconv.Itoa(code) + "\r\n")
+}
+
+// statusLines holds "HTTP/1.x NNN Text\r\n" for codes 100 to 599, HTTP/1.1
+// first, so that a response writes its status line without formatting.
+var (
+	statusOnce  sync.Once
+	statusLines [1000]string
+)
+
+func buildStatusLines() {
+	for code := 100; code < 600; code++ {
+		text := http.StatusText(code)
+		if text == "" {
+			text = "status code " + strconv.Itoa(code)
+		}
+		statusLines[code-100] = "HTTP/1.1 " + strconv.Itoa(code) + " " + text + "\r\n"
+		statusLines[code-100+500] = "HTTP/1.0 " + strconv.Itoa(code) + " " + text + "\r\n"
+	}
 }
 
 // writeHeaders writes h sorted by key, without the keys exclude names, with
