@@ -80,6 +80,9 @@ func (r *responseReader) readHead() error {
 			return fmt.Errorf("%w: header line %q", errProtocol, truncate(line))
 		}
 		name, value := line[:colon], bytes.TrimSpace(line[colon+1:])
+		if !r.wanted(name) {
+			continue
+		}
 		switch {
 		case bytes.EqualFold(name, hdrContentLength):
 			n, ok := parseUint(value)
@@ -119,6 +122,17 @@ func (r *responseReader) readHead() error {
 		r.bodyBytes += n
 		return err
 	}
+}
+
+// wanted reports whether a header of that name may be one the parser reads:
+// a cheap length check that spares most headers (Date, Server, Content-Type…)
+// their name comparisons.
+func (r *responseReader) wanted(name []byte) bool {
+	switch len(name) {
+	case len(hdrContentLength), len(hdrTransferEncoding), len(hdrConnection), len(r.serverHdr):
+		return true
+	}
+	return false
 }
 
 // readChunked discards a chunked body and its trailers.
