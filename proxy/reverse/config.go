@@ -133,10 +133,17 @@ type RetryConfig struct {
 // BreakerConfig limits the load on each server of the pool; a server at a
 // limit is skipped, and when all are, the client gets 503 breaker_open.
 type BreakerConfig struct {
-	// MaxConnections caps open connections to one server; 0 means no cap.
+	// MaxConnections caps the connections to one server busy with a
+	// request at once (HTTP/1.1 carries one exchange per connection); 0
+	// means no cap. A request that finds them all busy waits for one in a
+	// FIFO queue (up to the per-try, else the response header timeout) if
+	// MaxPending allows, and gets 503 breaker_open otherwise.
 	MaxConnections int `yaml:"max_connections"`
-	// MaxPending caps requests to one server waiting for a connection (in
-	// flight beyond its open connections); 0 means no cap.
+	// MaxPending caps the requests to one server waiting for a connection:
+	// queued behind MaxConnections, or dialing a new one on the direct
+	// HTTP/1.1 path. A request over the cap gets 503 breaker_open and is
+	// never sent. 0 means no cap on dialing, and that none may queue when
+	// MaxConnections is set.
 	MaxPending int `yaml:"max_pending"`
 	// MaxRequests caps concurrent requests to one server; 0 means no cap.
 	MaxRequests int `yaml:"max_requests"`
