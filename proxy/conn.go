@@ -80,7 +80,7 @@ type conn struct {
 }
 
 func newConn(e *engine, rw net.Conn) *conn {
-	c := &conn{e: e, rw: rw, cfg: &e.s.cfg, first: true, remote: rw.RemoteAddr().String(),
+	c := &conn{e: e, rw: rw, cfg: &e.s.cfg, first: true, state: stateIdle, remote: rw.RemoteAddr().String(),
 		ctx: context.WithValue(e.ctx, http.LocalAddrContextKey, rw.LocalAddr())}
 	c.awaitFn = c.await
 	if sc, ok := rw.(syscall.Conn); ok {
@@ -115,13 +115,13 @@ func (c *conn) Read(p []byte) (int, error) {
 			p = p[:c.remain]
 		}
 	case phaseBody:
+		dl := c.reqDL
 		if d := c.cfg.BodyReadIdleTimeout; d > 0 {
-			dl := time.Now().Add(d)
-			if !c.reqDL.IsZero() && c.reqDL.Before(dl) {
-				dl = c.reqDL
+			if idle := time.Now().Add(d); dl.IsZero() || idle.Before(dl) {
+				dl = idle
 			}
-			c.rw.SetReadDeadline(dl)
 		}
+		c.rw.SetReadDeadline(dl)
 	}
 	n, err := c.rw.Read(p)
 	if c.phase == phaseHeader {
@@ -143,6 +143,9 @@ func (w *connWriter) Write(p []byte) (int, error) {
 	}
 	idle := c.cfg.WriteIdleTimeout
 	if idle <= 0 || !c.fixedWDL.IsZero() {
+		if c.fixedWDL.IsZero() {
+			c.rw.SetWriteDeadline(c.respDL) // WriteTimeout, or none
+		}
 		n, err := c.rw.Write(p)
 		if err != nil {
 			c.werr = err
@@ -180,7 +183,11 @@ func (w *connWriter) Write(p []byte) (int, error) {
 // or parks (another goroutine then goes on).
 func (c *conn) serve() {
 	for {
-		c.setState(stateActive)
+		if !c.first {
+			// A new connection counts as idle until its first request
+			// arrives: Shutdown closes it rather than wait.
+			c.setState(stateActive)
+		}
 		if c.br == nil {
 			c.br = getReader(c)
 		}
@@ -188,7 +195,10 @@ func (c *conn) serve() {
 			c.rw.SetReadDeadline(time.Now().Add(d))
 		}
 		w, verdict := c.readRequest()
-		c.first = false
+		if c.first {
+			c.first = false
+			c.setState(stateActive)
+		}
 		if verdict == verdictHandoff {
 			c.handoff()
 			return
@@ -327,7 +337,7 @@ func (c *conn) startBackground() {
 		return
 	}
 	c.mu.Lock()
-	if c.bg != bgNone || c.state != stateActive {
+	if c.bg != bgNone || c.state == stateClosed || c.state == stateHijacked {
 		c.mu.Unlock()
 		return
 	}

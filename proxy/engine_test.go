@@ -3,6 +3,7 @@ package proxy_test
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -13,6 +14,8 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+
+	"golang.org/x/net/http2"
 
 	"github.com/proxylab/proxylab/proxy"
 )
@@ -429,7 +432,42 @@ var _ = Describe("The proxylab engine", func() {
 		}, SpecTimeout(10*time.Second))
 	})
 
+	It("should hand HTTP/2 prior knowledge to net/http when H2C is on, and keep HTTP/1.1 for itself", func() {
+		_, addr = serveOwn(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, r.Proto)
+		}), proxy.ServerConfig{H2C: true})
+		tr := &http2.Transport{AllowHTTP: true, DialTLSContext: func(ctx context.Context, network, a string, _ *tls.Config) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
+		}}
+		DeferCleanup(tr.CloseIdleConnections)
+		resp, err := (&http.Client{Transport: tr, Timeout: 5 * time.Second}).Get("http://h2c.test/")
+		Expect(err).NotTo(HaveOccurred())
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		Expect(string(b)).To(Equal("HTTP/2.0"))
+		c := dialRaw(addr)
+		c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		_, body := c.read("GET")
+		Expect(body).To(Equal("HTTP/1.1"))
+	})
+
+	It("should refuse an unknown engine", func() {
+		srv := proxy.NewServer(echoBody, proxy.ServerConfig{Engine: "fasthttp"})
+		ln, err := proxy.Listen("127.0.0.1:0")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(srv.Serve(ln)).To(MatchError(ContainSubstring(`engine "fasthttp"`)))
+	})
+
 	When("shutting down", func() {
+		It("should close a connection that never sent a request", func(ctx SpecContext) {
+			srv, a := serveOwn(echoBody, proxy.ServerConfig{})
+			silent := dialRaw(a)
+			sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			Expect(srv.Shutdown(sctx)).To(Succeed())
+			Expect(silent.closed(5 * time.Second)).To(BeTrue())
+		}, SpecTimeout(10*time.Second))
+
 		It("should close idle connections and let the request in flight finish", func(ctx SpecContext) {
 			started, release := make(chan struct{}), make(chan struct{})
 			srv, a := serveOwn(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
