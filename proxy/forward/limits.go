@@ -1,11 +1,13 @@
 package forward
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -123,6 +125,17 @@ func (c *limitConn) Close() error {
 	return err
 }
 
+// SyscallConn exposes the socket under the wrapper, so that the server can
+// wait for a kept-alive connection's next request without reading (the
+// proxylab engine parks on readability; without it, it parks in a one-byte
+// read, a syscall more per request).
+func (c *limitConn) SyscallConn() (syscall.RawConn, error) {
+	if sc, ok := c.Conn.(syscall.Conn); ok {
+		return sc.SyscallConn()
+	}
+	return nil, errors.ErrUnsupported
+}
+
 // rawConn returns the connection under the server's framing check and the
 // proxy's own limitConn wrapper (only those: a *tls.Conn must never be
 // unwrapped), so tunnels can use splice(2) between raw TCP sockets.
@@ -137,4 +150,5 @@ func rawConn(c net.Conn) net.Conn {
 var (
 	_ net.Listener = (*limitListener)(nil)
 	_ net.Conn     = (*limitConn)(nil)
+	_ syscall.Conn = (*limitConn)(nil)
 )

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"syscall"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -68,6 +69,26 @@ var _ = Describe("Proxy limits", func() {
 		Eventually(px.p.Stats).Should(HaveField("Conns", BeZero()))
 		resp, _ = rawRequest(px.addr, "GET http://"+server1.addr()+"/ HTTP/1.1\r\nHost: x\r\n\r\n")
 		Expect(resp.StatusCode).To(Equal(http.StatusOK), "the slot is free again")
+	})
+
+	It("should hand the server connections whose socket it can wait on without reading", func() {
+		p, err := forward.New(forward.Config{Open: true, AllowNets: loopback})
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(p.Close)
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		Expect(err).NotTo(HaveOccurred())
+		wrapped := p.Listener(ln)
+		DeferCleanup(wrapped.Close)
+		c, err := net.Dial("tcp", ln.Addr().String())
+		Expect(err).NotTo(HaveOccurred())
+		closeLater(c)
+		sc, err := wrapped.Accept()
+		Expect(err).NotTo(HaveOccurred())
+		closeLater(sc)
+		raw, ok := sc.(syscall.Conn)
+		Expect(ok).To(BeTrue(), "the proxylab engine parks on readability only through syscall.Conn")
+		_, err = raw.SyscallConn()
+		Expect(err).NotTo(HaveOccurred())
 	})
 
 	It("should export Prometheus metrics on its own registry", func() {
