@@ -1,0 +1,126 @@
+package proxy
+
+import (
+	"io"
+	"syscall"
+	"time"
+)
+
+// The background wait: one per connection at a time, started once a
+// request's body is done (or after its handler), it notices a client gone
+// while a handler runs and parks the connection without buffers between
+// requests.
+
+// startBackground starts the one-byte read while a handler runs, once the
+// request body is done and nothing is buffered.
+func (c *conn) startBackground() {
+	if c.br != nil && c.br.Buffered() > 0 {
+		return
+	}
+	c.mu.Lock()
+	if c.bg != bgNone || c.state == stateClosed || c.state == stateHijacked {
+		c.mu.Unlock()
+		return
+	}
+	c.bg = bgReading
+	c.handlerDone = false
+	c.running.Store(true)
+	c.mu.Unlock()
+	c.phase = phaseFixed
+	c.rw.SetReadDeadline(time.Time{})
+	go c.awaitFn()
+}
+
+// await waits for the client: while a handler runs, the end of the
+// connection cancels the request; after it, readable bytes start the next
+// request and this goroutine serves it. On TCP it waits for readability
+// without reading (one peek when the wait begins, and one to tell the end
+// from a pipelined request when woken while a handler runs); on other
+// connections it reads one byte.
+func (c *conn) await() {
+	var err error
+	gone := false
+	if c.raw != nil {
+		c.waitCall, c.waitEOF = 0, false
+		err = c.raw.Read(c.waitFn)
+		gone = c.waitEOF
+	} else {
+		var n int
+		n, err = c.rw.Read(c.one[:])
+		if n == 1 {
+			c.hasByte = true
+		}
+	}
+	c.mu.Lock()
+	c.bg, c.bgErr = bgDone, err
+	if gone && err == nil {
+		c.bgErr = io.EOF
+	}
+	if c.bgWait != nil {
+		close(c.bgWait)
+		c.bgWait = nil
+	}
+	if c.bgAbort {
+		c.mu.Unlock()
+		return
+	}
+	if !c.handlerDone {
+		if (gone || err != nil && !isTimeout(err)) && c.cancelReq != nil {
+			c.cancelReq()
+		}
+		c.mu.Unlock()
+		return
+	}
+	c.bg, c.bgErr, c.handlerDone = bgNone, nil, false
+	closed := c.state == stateClosed
+	c.mu.Unlock()
+	if err != nil || closed {
+		c.close()
+		return
+	}
+	c.serve()
+}
+
+// readable is the wait's callback: false waits for the poller, true ends
+// the wait.
+func (c *conn) readable(fd uintptr) bool {
+	// The first call must look: the poller forgets readiness seen before
+	// the wait began.
+	c.waitCall++
+	if c.waitCall > 1 && !c.running.Load() {
+		return true // woken after the handler: the next read tells
+	}
+	for {
+		n, _, err := syscall.Recvfrom(int(fd), c.one[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			return false
+		case err != nil || n == 0:
+			c.waitEOF = true
+		}
+		return true
+	}
+}
+
+// abortBackground stops a background read and waits for it; a byte it took
+// stays first in line.
+func (c *conn) abortBackground() {
+	c.mu.Lock()
+	if c.bg != bgReading {
+		c.bg, c.bgErr = bgNone, nil
+		c.mu.Unlock()
+		return
+	}
+	c.bgAbort = true
+	wait := make(chan struct{})
+	c.bgWait = wait
+	c.mu.Unlock()
+	c.rw.SetReadDeadline(aLongTimeAgo)
+	<-wait
+	c.rw.SetReadDeadline(time.Time{})
+	c.mu.Lock()
+	c.bg, c.bgErr, c.bgAbort = bgNone, nil, false
+	c.mu.Unlock()
+}
