@@ -424,7 +424,9 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if w.hijacked {
 		return nil, nil, http.ErrHijacked
 	}
-	if w.wroteHeader && w.headerSent {
+	if w.wroteHeader {
+		// A header written but not sent goes out first, as net/http.
+		w.sendHeader()
 		w.writer().Flush()
 	}
 	w.putBuf()

@@ -152,8 +152,10 @@ type Server struct {
 
 	mu       sync.Mutex
 	ln       net.Listener
-	eng      *engine      // nil when net/http serves plain listeners
-	ownLn    net.Listener // the listener the engine accepts from
+	eng      *engine        // nil when net/http serves plain listeners
+	ownLns   []net.Listener // the listeners the engine accepts from
+	h2once   sync.Once      // net/http serves handed-over h2c connections
+	h2done   chan struct{}  // closed once that net/http server returned
 	hijacked map[net.Conn]struct{}
 	idle     chan struct{} // closed and replaced when hijacked drops to 0
 	closing  bool
@@ -237,27 +239,24 @@ func (s *Server) Serve(ln net.Listener) error {
 // serves the HTTP/2 prior-knowledge connections the loop hands over.
 func (s *Server) serveOwn(ln net.Listener) error {
 	s.mu.Lock()
-	s.ownLn = ln
+	s.ownLns = append(s.ownLns, ln)
 	closing := s.closing
 	s.mu.Unlock()
 	if closing {
 		ln.Close()
 		return nil
 	}
-	var h2done chan struct{}
 	if s.cfg.H2C {
-		s.eng.h2 = newHandoffListener(ln.Addr())
-		h2done = make(chan struct{})
-		go func() {
-			defer close(h2done)
-			s.srv.Serve(s.eng.h2)
-		}()
+		s.h2once.Do(func() {
+			s.eng.h2 = newHandoffListener(ln.Addr())
+			s.h2done = make(chan struct{})
+			go func() {
+				defer close(s.h2done)
+				s.srv.Serve(s.eng.h2)
+			}()
+		})
 	}
 	err := s.eng.serve(ln)
-	if h2done != nil {
-		s.eng.h2.Close()
-		<-h2done
-	}
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}
@@ -319,12 +318,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	s.closing = true
-	ln := s.ownLn
+	lns := s.ownLns
 	s.mu.Unlock()
 	var err error
 	if s.eng != nil {
 		s.eng.closing.Store(true)
-		if ln != nil {
+		for _, ln := range lns {
 			ln.Close()
 		}
 		err = s.eng.shutdown(ctx)
@@ -332,6 +331,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if herr := s.srv.Shutdown(ctx); err == nil {
 		err = herr
 	}
+	s.waitH2()
 	if err != nil {
 		// Deadline passed with requests still running: cut them.
 		s.srv.Close()
@@ -363,18 +363,32 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) Close() error {
 	s.mu.Lock()
 	s.closing = true
-	ln := s.ownLn
+	lns := s.ownLns
 	s.mu.Unlock()
 	if s.eng != nil {
 		s.eng.closing.Store(true)
-		if ln != nil {
+		for _, ln := range lns {
 			ln.Close()
 		}
 		s.eng.close()
 	}
 	err := s.srv.Close()
+	s.waitH2()
 	s.closeHijacked()
 	return err
+}
+
+// waitH2 waits for the net/http server of handed-over h2c connections,
+// once its listener is closed.
+func (s *Server) waitH2() {
+	if s.eng == nil || !s.cfg.H2C {
+		return
+	}
+	s.h2once.Do(func() {}) // never started: nothing to wait for
+	if s.h2done != nil {
+		s.eng.h2.Close()
+		<-s.h2done
+	}
 }
 
 func (s *Server) closeHijacked() {
