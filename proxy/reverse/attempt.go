@@ -33,6 +33,7 @@ type reqState struct {
 	// The direct path's per-request state (fast.go), kept here so that it
 	// costs no allocation.
 	fields    [numFields]upstream.Field // X-Forwarded-*, Forwarded, Via
+	fwdParts  [fwdParts]string          // the pieces of Forwarded
 	rh        upstream.ResponseHead
 	ubody     upstream.Body
 	fw        flushWriter

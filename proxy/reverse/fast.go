@@ -65,7 +65,7 @@ func (p *Proxy) serveFast(w http.ResponseWriter, r *http.Request, rs *reqState) 
 	rc := pl.cfg.Retries
 	ctx := r.Context()
 	canIdem := idempotent(r)
-	rs.st.forwardFields(r, &rs.fields)
+	rs.st.forwardFields(r, &rs.fields, &rs.fwdParts)
 	target := outboundTarget(r)
 	retries := 0
 	reserved := false // the retry under way holds a place in the budget

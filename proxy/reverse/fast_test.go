@@ -90,6 +90,21 @@ var _ = Describe("The direct path", func() {
 		Expect(r.RequestURI).To(Equal("/plain?keep=1"))
 	})
 
+	DescribeTable("should write the Forwarded element as rewrite does",
+		func(host, want string) {
+			s1 := startUpstream("server1")
+			rp := startProxy(onePool(s1.url))
+			code, _, _ := rp.get("/", "Host", host)
+			Expect(code).To(Equal(200))
+			r, _ := s1.lastRequest()
+			Expect(r.Header.Values("Forwarded")).To(Equal([]string{want}))
+		},
+		// A plain name needs no quotes.
+		Entry("token host", "example.test", "for=127.0.0.1;host=example.test;proto=http"),
+		// A port's colon is not a token character: the host is quoted.
+		Entry("host with port", "example.test:8080", `for=127.0.0.1;host="example.test:8080";proto=http`),
+	)
+
 	It("should forward a POST body and its length", func() {
 		s1 := startUpstream("server1")
 		rp := startProxy(onePool(s1.url))

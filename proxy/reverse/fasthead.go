@@ -24,7 +24,7 @@ const (
 // uses): client values are replaced for untrusted peers and appended to for
 // trusted ones; Via gets this proxy's hop unless Via is off (f[fieldVia]
 // stays empty then, and the client's Via passes unchanged).
-func (st *state) forwardFields(in *http.Request, f *[numFields]upstream.Field) {
+func (st *state) forwardFields(in *http.Request, f *[numFields]upstream.Field, parts *[fwdParts]string) {
 	peer, _, err := net.SplitHostPort(in.RemoteAddr)
 	if err != nil {
 		peer = in.RemoteAddr
@@ -36,8 +36,9 @@ func (st *state) forwardFields(in *http.Request, f *[numFields]upstream.Field) {
 	f[fieldXFF] = upstream.Field{Name: "X-Forwarded-For", Value: peer}
 	f[fieldXFHost] = upstream.Field{Name: "X-Forwarded-Host", Value: in.Host}
 	f[fieldXFProto] = upstream.Field{Name: "X-Forwarded-Proto", Value: proto}
-	fwd := forwardedElement(peer, in.Host, proto)
+	var fwd string
 	if st.trusted(peer) {
+		fwd = forwardedElement(peer, in.Host, proto)
 		if prior := in.Header["X-Forwarded-For"]; len(prior) > 0 {
 			f[fieldXFF].Value = strings.Join(prior, ", ") + ", " + peer
 		}
@@ -46,8 +47,11 @@ func (st *state) forwardFields(in *http.Request, f *[numFields]upstream.Field) {
 		if prior := in.Header["Forwarded"]; len(prior) > 0 {
 			fwd = strings.Join(prior, ", ") + ", " + fwd
 		}
+		f[fieldForwarded] = upstream.Field{Name: "Forwarded", Value: fwd}
+	} else {
+		// The usual case, written in pieces: no string is built.
+		f[fieldForwarded] = upstream.Field{Name: "Forwarded", Value: "for=", More: forwardedParts(peer, in.Host, proto, parts)}
 	}
-	f[fieldForwarded] = upstream.Field{Name: "Forwarded", Value: fwd}
 	f[fieldVia] = upstream.Field{}
 	if st.via != "" {
 		hop := st.viaHop(in.ProtoMajor, in.ProtoMinor)
@@ -56,6 +60,34 @@ func (st *state) forwardFields(in *http.Request, f *[numFields]upstream.Field) {
 		}
 		f[fieldVia] = upstream.Field{Name: "Via", Value: hop}
 	}
+}
+
+// fwdParts is the most pieces forwardedParts returns.
+const fwdParts = 7
+
+// forwardedParts is forwardedElement after its "for=", as pieces kept in
+// parts; hosts that need quoting are rare and built as one string.
+func forwardedParts(peer, host, proto string, parts *[fwdParts]string) []string {
+	n := 0
+	if strings.Contains(peer, ":") {
+		parts[n], parts[n+1], parts[n+2] = `"[`, peer, `]"`
+		n += 3
+	} else {
+		parts[n] = peer
+		n++
+	}
+	if host != "" {
+		if needsQuote(host) {
+			parts[n] = `;host="` + strings.ReplaceAll(host, `"`, ``) + `"`
+			n++
+		} else {
+			parts[n], parts[n+1] = ";host=", host
+			n += 2
+		}
+	}
+	parts[n], parts[n+1] = ";proto=", proto
+	n += 2
+	return parts[:n]
 }
 
 // outboundTarget is the request-target httputil.ReverseProxy would send for

@@ -10,9 +10,12 @@ import (
 	"golang.org/x/net/http/httpguts"
 )
 
-// Field is one header field to write.
+// Field is one header field to write. Its value is Value followed by the
+// pieces of More, with no separator: a caller can hand over a value built
+// of parts without concatenating them first.
 type Field struct {
 	Name, Value string
+	More        []string
 }
 
 // RequestHead is an outbound request head, written by hand into a
@@ -83,9 +86,20 @@ func (rh *RequestHead) Write(bw *bufio.Writer) error {
 		bw.WriteString("Te: trailers\r\n")
 	}
 	for _, f := range rh.Replace {
-		if f.Name != "" {
-			WriteField(bw, f.Name, f.Value)
+		if f.Name == "" {
+			continue
 		}
+		if len(f.More) == 0 {
+			WriteField(bw, f.Name, f.Value)
+			continue
+		}
+		bw.WriteString(f.Name)
+		bw.WriteString(": ")
+		writeValue(bw, f.Value)
+		for _, m := range f.More {
+			writeValue(bw, m)
+		}
+		bw.WriteString("\r\n")
 	}
 	switch {
 	case rh.ContentLength > 0:
@@ -125,7 +139,12 @@ func skipRequestField(key string) bool {
 func WriteField(bw *bufio.Writer, name, value string) {
 	bw.WriteString(name)
 	bw.WriteString(": ")
-	value = strings.Trim(value, " \t\r\n")
+	writeValue(bw, strings.Trim(value, " \t\r\n"))
+	bw.WriteString("\r\n")
+}
+
+// writeValue writes value with CR and LF replaced by spaces.
+func writeValue(bw *bufio.Writer, value string) {
 	if strings.ContainsAny(value, "\r\n") {
 		for i := 0; i < len(value); i++ {
 			c := value[i]
@@ -137,7 +156,6 @@ func WriteField(bw *bufio.Writer, name, value string) {
 	} else {
 		bw.WriteString(value)
 	}
-	bw.WriteString("\r\n")
 }
 
 // connTokens are the field names a Connection field lists, kept without

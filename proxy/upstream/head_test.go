@@ -42,6 +42,12 @@ var _ = Describe("RequestHead", func() {
 		Expect(lines).To(ConsistOf("X-Kept: k", "Te: trailers", "Via: 1.0 old, 1.1 me"))
 	})
 
+	It("should write a field given in pieces as one value", func() {
+		s, _ := writeHead(&upstream.RequestHead{Method: "GET", Target: "/", Host: "h",
+			Replace: []upstream.Field{{Name: "Forwarded", Value: "for=", More: []string{"1.2.3.4", ";proto=", "http"}}}})
+		Expect(s).To(ContainSubstring("\r\nForwarded: for=1.2.3.4;proto=http\r\n"))
+	})
+
 	It("should replace CR and LF in values by spaces", func() {
 		s, _ := writeHead(&upstream.RequestHead{Method: "GET", Target: "/", Host: "h",
 			Header: http.Header{"X-A": {"a\r\nX-Injected: 1"}}})
