@@ -10,9 +10,13 @@ import (
 )
 
 // staleAfter is how long a connection may sit idle and still have its
-// request written by the read (fastConn.Read): past it, a FIN that came
-// while it was idle may already have been consumed by the poller, so the
-// request is written first and the read tries the socket before waiting.
+// request written by the read (fastConn.Read). A server that closed the
+// connection meanwhile answers the request with a RST, which wakes the read;
+// but one that only half-closed it (its FIN reported by the poller before
+// RawConn.Read forgot that readiness) and reads on would leave the request
+// waiting for its timeout instead of failing at once with EOF and being
+// retried. Servers close idle connections, so past this idle time the request
+// is written first and the read tries the socket before it waits.
 const staleAfter = time.Second
 
 // fastConn is one HTTP/1.1 connection of HTTPDoer. It is the io.Reader under
@@ -27,7 +31,7 @@ const staleAfter = time.Second
 // server closed, is what wakes it. One write and one read per request.
 type fastConn struct {
 	nc       net.Conn
-	rc       syscall.RawConn // nil when nc is not a plain socket (WithDialer)
+	rc       syscall.RawConn // nil when nc is not a *net.TCPConn (WithDialer)
 	br       *bufio.Reader   // reads from the fastConn itself
 	deadline time.Time       // the last one set
 	lastUsed time.Time       // when its last request was sent (zero: never)
