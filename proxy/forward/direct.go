@@ -22,7 +22,8 @@ import (
 //	  hop-by-hop fields and credentials left out, Via appended
 //	body (Content-Length or chunked, limited and timed by wrapBody)
 //	response head read straight into w.Header() (hop-by-hop fields dropped)
-//	body copied from the connection's buffer; read whole, the connection is pooled
+//	body copied from the connection's buffer; read whole, the connection is
+//	  pooled; broken off, the client's connection is cut (abortResponse)
 //
 // A pooled connection found dead before any answer is replaced once when
 // the request has no body and may be resent.
@@ -84,6 +85,9 @@ func (p *Proxy) serveDirect(w http.ResponseWriter, r *http.Request, pol *policy,
 	}
 	if cb != nil {
 		rec.up = cb.n.Load()
+	}
+	if err != nil {
+		p.abortResponse(rec)
 	}
 	p.finish(rec)
 }

@@ -144,6 +144,36 @@ var _ = Describe("Proxy sending direct requests on its own upstream connections"
 		Expect(resp.Header.Get("X-Expect")).To(Equal("100-continue"))
 	})
 
+	DescribeTable("should cut the client's connection when the origin dies mid-body",
+		func(head, part string) {
+			addr := startTCP(func(c net.Conn) {
+				if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+					return
+				}
+				_, _ = io.WriteString(c, head+part) // then the handler returns and the connection closes
+			})
+			c, err := net.Dial("tcp", px.addr)
+			Expect(err).NotTo(HaveOccurred())
+			closeLater(c)
+			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+			_, err = io.WriteString(c, "GET http://"+addr+"/ HTTP/1.1\r\nHost: x\r\n\r\n")
+			Expect(err).NotTo(HaveOccurred())
+			// The head may still be in the server's buffer when the
+			// connection is cut: then the client gets nothing at all.
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err == nil {
+				Expect(resp.StatusCode).To(Equal(http.StatusOK))
+				_, err = io.ReadAll(resp.Body)
+			}
+			Expect(err).To(HaveOccurred(), "a short body is never passed on as complete")
+			Eventually(px.log.String).Should(ContainSubstring(`"error":"http_response_incomplete"`))
+		},
+		// A chunked body without its last chunk: relayed chunked, it must not get one from the proxy.
+		Entry(nil, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", "5\r\nhello\r\n"),
+		// A Content-Length body that stops short.
+		Entry(nil, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n", "only ten b"),
+	)
+
 	It("should relay a response delimited by the origin's close", func() {
 		addr := startTCP(func(c net.Conn) {
 			if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {

@@ -93,16 +93,20 @@ func (p *Proxy) serveHTTP(w http.ResponseWriter, r *http.Request, pol *policy, r
 		return
 	}
 	defer resp.Body.Close()
-	p.copyResponse(w, resp, r, pol, rt, rec)
+	err = p.copyResponse(w, resp, r, pol, rt, rec)
 	if cb != nil {
 		rec.up = cb.n.Load()
+	}
+	if err != nil {
+		p.abortResponse(rec)
 	}
 	p.finish(rec)
 }
 
 // copyResponse relays the upstream response, minus hop-by-hop headers, plus
-// Via, streaming the body (flushing when its length is unknown).
-func (p *Proxy) copyResponse(w http.ResponseWriter, resp *http.Response, r *http.Request, pol *policy, rt route, rec *record) {
+// Via, streaming the body (flushing when its length is unknown). It returns
+// the error that broke the body off, if any.
+func (p *Proxy) copyResponse(w http.ResponseWriter, resp *http.Response, r *http.Request, pol *policy, rt route, rec *record) error {
 	h := w.Header()
 	parentAuth := rt.parent != nil && resp.StatusCode == http.StatusProxyAuthRequired
 	challenge := resp.Header.Values("Proxy-Authenticate")
@@ -128,8 +132,19 @@ func (p *Proxy) copyResponse(w http.ResponseWriter, resp *http.Response, r *http
 	if resp.ContentLength < 0 {
 		dst = flushWriter{w: w, rc: http.NewResponseController(w)}
 	}
-	n, _ := copyBody(dst, resp.Body)
+	n, err := copyBody(dst, resp.Body)
 	rec.down = n
+	return err
+}
+
+// abortResponse ends a response whose body broke off (the upstream died
+// mid-body, or the client went away): the record says so, and the client's
+// connection is cut (http.ErrAbortHandler, as httputil does) so that a short
+// body is never passed on as complete.
+func (p *Proxy) abortResponse(rec *record) {
+	rec.kind = "http_response_incomplete"
+	p.finish(rec)
+	panic(http.ErrAbortHandler)
 }
 
 // copyBufs are the buffers copyBody relays response bodies with: a
