@@ -242,7 +242,7 @@ func (b *Body) readTrailer() error {
 		if b.Trailer == nil {
 			b.Trailer = make(http.Header)
 		}
-		b.Trailer[key] = append(b.Trailer[key], strings.Trim(value, " \t"))
+		b.Trailer[key] = append(b.Trailer[key], trimOWS(value))
 	}
 }
 

@@ -139,7 +139,7 @@ func skipRequestField(key string) bool {
 func WriteField(bw *bufio.Writer, name, value string) {
 	bw.WriteString(name)
 	bw.WriteString(": ")
-	writeValue(bw, strings.Trim(value, " \t\r\n"))
+	writeValue(bw, trimSpace(value))
 	bw.WriteString("\r\n")
 }
 
@@ -169,7 +169,7 @@ type connTokens struct {
 func (c *connTokens) parse(values []string) {
 	for _, v := range values {
 		for t := range strings.SplitSeq(v, ",") {
-			if t = strings.Trim(t, " \t"); t == "" {
+			if t = trimOWS(t); t == "" {
 				continue
 			}
 			if c.n < len(c.names) {
@@ -211,4 +211,29 @@ func removeZone(host string) string {
 		return host
 	}
 	return host[:j] + host[i:]
+}
+
+// trimOWS trims spaces and tabs (RFC 9110 OWS) from both ends of s; cheaper
+// than strings.Trim with a cutset.
+func trimOWS(s string) string {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// trimSpace trims spaces, tabs, CR and LF from both ends of s, as
+// textproto.TrimString does.
+func trimSpace(s string) string {
+	isSpace := func(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+	for len(s) > 0 && isSpace(s[0]) {
+		s = s[1:]
+	}
+	for len(s) > 0 && isSpace(s[len(s)-1]) {
+		s = s[:len(s)-1]
+	}
+	return s
 }

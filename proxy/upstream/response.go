@@ -246,7 +246,7 @@ func (l *smallList) join() string {
 func (l *smallList) hasToken(token string) bool {
 	for i := 0; i < l.n; i++ {
 		for t := range strings.SplitSeq(l.at(i), ",") {
-			if strings.EqualFold(strings.Trim(t, " \t"), token) {
+			if strings.EqualFold(trimOWS(t), token) {
 				return true
 			}
 		}
@@ -278,7 +278,7 @@ func (f *fields) parse(s string) error {
 		if !ok || name == "" || !httpguts.ValidHeaderFieldName(name) {
 			return headError("header line", line)
 		}
-		value = strings.Trim(value, " \t")
+		value = trimOWS(value)
 		for i := 0; i < len(value); i++ {
 			if c := value[i]; c < ' ' && c != '\t' || c == 0x7f {
 				return headError("header value", line)
@@ -311,7 +311,7 @@ func (f *fields) parse(s string) error {
 		for i := 0; i < f.conn.n; i++ {
 			v := f.conn.at(i)
 			for name := range strings.SplitSeq(v, ",") {
-				if name = strings.Trim(name, " \t"); name != "" {
+				if name = trimOWS(name); name != "" {
 					f.h.Del(name)
 				}
 			}
@@ -326,9 +326,9 @@ func (rh *ResponseHead) frame(method string, f *fields) error {
 	rh.Close = rh.ProtoMinor == 0 && !f.conn.hasToken("keep-alive") || f.conn.hasToken("close")
 	var cl int64 = -1
 	if f.cl.n > 0 {
-		first := strings.Trim(f.cl.at(0), " \t")
+		first := trimOWS(f.cl.at(0))
 		for i := 1; i < f.cl.n; i++ {
-			if strings.Trim(f.cl.at(i), " \t") != first {
+			if trimOWS(f.cl.at(i)) != first {
 				return headError("differing Content-Length fields", f.cl.join())
 			}
 		}
@@ -342,7 +342,7 @@ func (rh *ResponseHead) frame(method string, f *fields) error {
 		cl = int64(n)
 	}
 	if f.te.n > 0 && rh.ProtoMinor > 0 {
-		if f.te.n != 1 || !strings.EqualFold(strings.Trim(f.te.at(0), " \t"), "chunked") {
+		if f.te.n != 1 || !strings.EqualFold(trimOWS(f.te.at(0)), "chunked") {
 			return headError("unsupported Transfer-Encoding", f.te.join())
 		}
 		rh.Chunked = true
@@ -359,7 +359,7 @@ func (rh *ResponseHead) frame(method string, f *fields) error {
 		for i := 0; i < f.trailer.n; i++ {
 			v := f.trailer.at(i)
 			for name := range strings.SplitSeq(v, ",") {
-				name = http.CanonicalHeaderKey(strings.Trim(name, " \t"))
+				name = http.CanonicalHeaderKey(trimOWS(name))
 				switch name {
 				case "", "Transfer-Encoding", "Trailer", "Content-Length":
 					continue
@@ -412,7 +412,7 @@ func canonicalKey(name string) string {
 func headerValuesContainToken(values []string, token string) bool {
 	for _, v := range values {
 		for t := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(strings.Trim(t, " \t"), token) {
+			if strings.EqualFold(trimOWS(t), token) {
 				return true
 			}
 		}
