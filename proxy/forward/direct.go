@@ -165,6 +165,9 @@ func (x *exchange) send(head *upstream.RequestHead, h http.Header) error {
 		if reused && x.body == nil && upstream.IsConnGone(err) {
 			err = &upstream.StaleError{Written: false, Err: err}
 		}
+		if x.body != nil && x.body.clientErr() == nil && ctx.Err() == nil && x.earlyAnswer(conn, h) {
+			return nil
+		}
 		return fail(err)
 	}
 
@@ -214,6 +217,32 @@ func (x *exchange) send(head *upstream.RequestHead, h http.Header) error {
 		_ = conn.SetReadDeadline(time.Time{})
 	}
 	return nil
+}
+
+// earlyAnswerWait bounds the wait for an answer the upstream sent before it
+// stopped reading the request body (http.Transport waits 50 ms as well).
+const earlyAnswerWait = 50 * time.Millisecond
+
+// earlyAnswer reads the final response head an upstream sent before it
+// stopped reading the request body (a 413 or a 401 to an upload), so that
+// the client gets that answer rather than a 502, as from http.Transport. The
+// connection is not reused after it: the request was never sent whole.
+func (x *exchange) earlyAnswer(conn net.Conn, h http.Header) bool {
+	_ = conn.SetReadDeadline(time.Now().Add(earlyAnswerWait))
+	opt := upstream.ReadOptions{MaxBytes: x.c.MaxResponseHeaderBytes(), DropHopByHop: true}
+	for {
+		if err := x.resp.Read(x.pc.Reader(), x.r.Method, h, opt); err != nil || x.resp.StatusCode == http.StatusSwitchingProtocols {
+			clear(h)
+			return false
+		}
+		if x.resp.StatusCode >= 200 {
+			break
+		}
+		clear(h)
+	}
+	_ = conn.SetReadDeadline(time.Time{})
+	x.resp.Close = true
+	return true
 }
 
 // hook makes the client's cancellation unblock conn's reads and writes.

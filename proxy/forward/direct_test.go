@@ -174,6 +174,18 @@ var _ = Describe("Proxy sending direct requests on its own upstream connections"
 		Entry(nil, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n", "only ten b"),
 	)
 
+	It("should relay the answer an origin gives before it stops reading an upload", func() {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusRequestEntityTooLarge) // without reading the body: net/http then closes
+		}))
+		DeferCleanup(srv.Close)
+		body := strings.Repeat("u", 8<<20) // more than loopback's socket buffers take in
+		resp, err := client(px.url()).Post("http://"+srv.Listener.Addr().String()+"/up", "text/plain", strings.NewReader(body))
+		Expect(err).NotTo(HaveOccurred())
+		defer resp.Body.Close()
+		Expect(resp.StatusCode).To(Equal(http.StatusRequestEntityTooLarge), "the origin's answer, not a 502")
+	})
+
 	It("should relay a response delimited by the origin's close", func() {
 		addr := startTCP(func(c net.Conn) {
 			if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
