@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -150,15 +149,6 @@ func BenchmarkRunHTTP(b *testing.B) {
 	b.ReportMetric(n/float64(secs), "req/s")
 	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/n, "allocs/req")
 	b.ReportMetric(float64(cpu.Nanoseconds())/n, "cpu-ns/req")
-}
-
-// processCPU is the user and system CPU time of this process so far.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkRunClosed measures the engine's own cost per request (pacing,

@@ -6,7 +6,6 @@ import (
 	"net"
 	"syscall"
 	"time"
-	"unsafe"
 )
 
 // staleAfter is how long a connection may sit idle and still have its
@@ -50,7 +49,7 @@ type fastConn struct {
 func newFastConn(nc net.Conn) *fastConn {
 	c := &fastConn{nc: nc}
 	c.br = bufio.NewReaderSize(c, 16<<10)
-	if sc, ok := nc.(syscall.Conn); ok {
+	if sc, ok := nc.(syscall.Conn); ok && rawExchange {
 		if _, isTCP := nc.(*net.TCPConn); isTCP {
 			if rc, err := sc.SyscallConn(); err == nil {
 				c.rc = rc
@@ -107,7 +106,7 @@ func (c *fastConn) Read(p []byte) (int, error) {
 // asks to wait, then reads once the socket is readable.
 func (c *fastConn) exchange(fd uintptr) bool {
 	if len(c.out) > 0 {
-		n, err := rawIO(syscall.SYS_WRITE, fd, c.out)
+		n, err := rawIO(sysWrite, fd, c.out)
 		switch {
 		case err == syscall.EAGAIN:
 			return true // the socket is full: Read writes the rest
@@ -118,7 +117,7 @@ func (c *fastConn) exchange(fd uintptr) bool {
 		c.out = c.out[n:]
 		return len(c.out) > 0 // a partial write: Read writes the rest
 	}
-	n, err := rawIO(syscall.SYS_READ, fd, c.in)
+	n, err := rawIO(sysRead, fd, c.in)
 	switch {
 	case err == syscall.EAGAIN:
 		return false // woken early: wait again
@@ -130,28 +129,6 @@ func (c *fastConn) exchange(fd uintptr) bool {
 		c.n = n
 	}
 	return true
-}
-
-// rawIO is read(2) or write(2) on the non-blocking socket fd, through
-// syscall.RawSyscall: it cannot block, so it skips the scheduler's
-// entersyscall/exitsyscall, and sysmon sees no P sitting in a system call to
-// hand off to another thread (which it does after 20µs, about the time a
-// loopback write takes).
-func rawIO(trap, fd uintptr, b []byte) (int, error) {
-	if len(b) == 0 {
-		return 0, nil
-	}
-	for {
-		n, _, errno := syscall.RawSyscall(trap, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
-		switch errno {
-		case 0:
-			return int(n), nil
-		case syscall.EINTR:
-			continue
-		default:
-			return 0, errno
-		}
-	}
 }
 
 var _ io.Reader = (*fastConn)(nil)
