@@ -261,15 +261,16 @@ func (r retryOn) allowsCode(k outcome, code int, idem bool) bool {
 // caller releases it.
 func (t roundTripper) attempt(rs *reqState, s *server, req *http.Request, parent context.Context, perTry time.Duration) (*http.Response, error, outcome) {
 	pl := rs.pool
-	rs.attempts++
-	rs.tried = append(rs.tried, s.spec.Name)
 	s.up.Acquire()
 	s.mInFlight.Inc()
-	s.requests.Add(1)
-
+	// A request refused or timed out in the breaker's queue was never an
+	// attempt: it is not counted, and the retry record does not name s.
 	if err := rs.takeSlot(parent, s, rs.slotWait()); err != nil {
 		return nil, err, outcomeClient
 	}
+	rs.attempts++
+	rs.tried = append(rs.tried, s.spec.Name)
+	s.requests.Add(1)
 	req.URL.Scheme = s.target.Scheme
 	req.URL.Host = s.target.Host
 	if req.Body != nil || rs.body.length != 0 {

@@ -20,6 +20,7 @@ var _ = Describe("Breaker max_pending", func() {
 	It("should queue a request behind a busy connection and refuse the one over max_pending, never sending it", func(ctx SpecContext) {
 		cfg := onePool(s1.url)
 		cfg.Pools[0].Breaker = reverse.BreakerConfig{MaxConnections: 1, MaxPending: 1}
+		cfg.RetryHeader = true
 		log := gbytes.NewBuffer()
 		rp := startProxy(cfg, reverse.WithAccessLog(log))
 
@@ -45,6 +46,7 @@ var _ = Describe("Breaker max_pending", func() {
 		Expect(code).To(Equal(503))
 		Expect(h.Get("X-Proxylab-Error")).To(Equal("breaker_open"))
 		Expect(body).To(ContainSubstring("breaker_open"))
+		Expect(h.Get("X-Proxylab-Retries")).To(BeEmpty(), "it was never an attempt")
 		Eventually(log).Should(gbytes.Say(`max_pending 1`), "the access log says which limit refused it")
 
 		Eventually(slow).WithContext(ctx).Should(Receive(Equal(200)))

@@ -146,15 +146,16 @@ func (p *Proxy) fastError(w http.ResponseWriter, rs *reqState, err error) {
 // in every case (the caller releases it).
 func (p *Proxy) fastAttempt(w http.ResponseWriter, r *http.Request, rs *reqState, s *server, target string, canIdem bool) (outcome, error) {
 	ctx := r.Context()
-	rs.attempts++
-	rs.tried = append(rs.tried, s.spec.Name)
 	s.up.Acquire()
 	s.mInFlight.Inc()
-	s.requests.Add(1)
-	start := time.Now()
+	// Refused or timed out in the breaker's queue: not an attempt (see attempt).
 	if err := rs.takeSlot(ctx, s, rs.slotWait()); err != nil {
 		return outcomeClient, err
 	}
+	start := time.Now() // the per-try timeout runs from here
+	rs.attempts++
+	rs.tried = append(rs.tried, s.spec.Name)
+	s.requests.Add(1)
 	fast := p.tr.fast
 	addr := s.target.Host
 	host := r.Host
