@@ -44,13 +44,13 @@ var _ = Describe("Report", func() {
 	It("should count outcomes by kind, status class, client and server", func() {
 		st, ok := rep.Phase("steady")
 		Expect(ok).To(BeTrue())
-		// MaxInFlight 1: on a starved machine a slot may find the one worker
-		// busy at the phase's end and stay unsent, but none goes missing.
+		// On a starved machine a slot may find every worker busy at the
+		// phase's end and stay unsent, but none goes missing.
 		Expect(st.Stats.Planned).To(BeEquivalentTo(30))
 		Expect(st.Stats.Sent + st.Stats.Unsent).To(BeEquivalentTo(30))
 		Expect(st.Stats.Requests).To(BeEquivalentTo(st.Stats.Sent))
-		Expect(st.Stats.Requests).To(BeNumerically(">=", 25))
-		Expect(st.Stats.Errors).To(HaveKeyWithValue(loadgen.ErrReset, BeNumerically(">=", 2)))
+		Expect(st.Stats.Requests).To(BeNumerically(">=", 20))
+		Expect(st.Stats.Errors).To(HaveKeyWithValue(loadgen.ErrReset, BeNumerically(">=", 1)))
 		Expect(st.Stats.Failures).To(Equal(st.Stats.Requests - st.Stats.Successes))
 		Expect(st.ByStatus).To(HaveKey("2xx"))
 		Expect(st.ByStatus).To(HaveKey("5xx"))
