@@ -150,34 +150,18 @@ func (p *Proxy) stopPools(pools []*pool) {
 
 // ServeHTTP proxies one request:
 //
-//	loop check → route → body limits → ReverseProxy(Rewrite → attempts) → log, metrics
+//	loop check → route → body limits → direct path | ReverseProxy(Rewrite → attempts) → log, metrics
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// The direct path runs deep under this frame; what only rejections and
+	// the httputil path need lives in admit and serveStd, so that the stack
+	// a request needs stays small (a handler goroutine of the server engine
+	// starts small and grows by copying).
 	start := time.Now()
 	st := p.state.Load()
-	if st.via != "" && proxy.ViaContains(r.Header, st.via) {
-		p.reject(w, r, start, proxy.ErrLoop)
-		return
-	}
-	pl := st.router.match(r)
+	pl := p.admit(w, r, st, start)
 	if pl == nil {
-		if r.TLS != nil && r.TLS.ServerName != "" && !strings.EqualFold(r.TLS.ServerName, requestHost(r)) {
-			p.reject(w, r, start, &proxy.Error{Status: http.StatusMisdirectedRequest, Reason: "misdirected",
-				Err: fmt.Errorf("host %q does not match TLS server name %q", r.Host, r.TLS.ServerName)})
-			return
-		}
-		p.reject(w, r, start, &proxy.Error{Status: http.StatusNotFound, Reason: "no_route",
-			Err: fmt.Errorf("%w for host %q path %q", proxy.ErrNoRoute, r.Host, r.URL.Path)})
 		return
 	}
-	if limit := int64(st.cfg.Limits.MaxBodyBytes); limit > 0 && r.Body != nil && r.Body != http.NoBody {
-		if r.ContentLength > limit {
-			p.reject(w, r, start, &proxy.Error{Status: http.StatusRequestEntityTooLarge, Reason: "body_too_large",
-				Err: fmt.Errorf("%w: Content-Length %d over the limit of %d bytes", proxy.ErrBodyTooLarge, r.ContentLength, limit)})
-			return
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, limit)
-	}
-
 	rs := getReqState(st, pl)
 	defer putReqState(rs)
 	if err := rs.body.prepare(r, int64(st.cfg.Limits.ReplayBytes)); err != nil {
@@ -192,11 +176,46 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		lw = &logWriter{ResponseWriter: w}
 		w = lw
 	}
-	if p.fastOK(pl, r, rs) {
-		defer p.finish(rs, r, start, lw) // also when the copy aborts with a panic
-		p.serveFast(w, r, rs)
+	if !p.fastOK(pl, r, rs) {
+		p.serveStd(w, r, rs, start, lw)
 		return
 	}
+	defer p.finish(rs, r, start, lw) // also when the copy aborts with a panic
+	p.serveFast(w, r, rs)
+}
+
+// admit runs the checks before any upstream work (Via loop, route, body
+// limit) and returns the pool, or nil once it has answered the request.
+func (p *Proxy) admit(w http.ResponseWriter, r *http.Request, st *state, start time.Time) *pool {
+	if st.via != "" && proxy.ViaContains(r.Header, st.via) {
+		p.reject(w, r, start, proxy.ErrLoop)
+		return nil
+	}
+	pl := st.router.match(r)
+	if pl == nil {
+		if r.TLS != nil && r.TLS.ServerName != "" && !strings.EqualFold(r.TLS.ServerName, requestHost(r)) {
+			p.reject(w, r, start, &proxy.Error{Status: http.StatusMisdirectedRequest, Reason: "misdirected",
+				Err: fmt.Errorf("host %q does not match TLS server name %q", r.Host, r.TLS.ServerName)})
+			return nil
+		}
+		p.reject(w, r, start, &proxy.Error{Status: http.StatusNotFound, Reason: "no_route",
+			Err: fmt.Errorf("%w for host %q path %q", proxy.ErrNoRoute, r.Host, r.URL.Path)})
+		return nil
+	}
+	if limit := int64(st.cfg.Limits.MaxBodyBytes); limit > 0 && r.Body != nil && r.Body != http.NoBody {
+		if r.ContentLength > limit {
+			p.reject(w, r, start, &proxy.Error{Status: http.StatusRequestEntityTooLarge, Reason: "body_too_large",
+				Err: fmt.Errorf("%w: Content-Length %d over the limit of %d bytes", proxy.ErrBodyTooLarge, r.ContentLength, limit)})
+			return nil
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+	}
+	return pl
+}
+
+// serveStd proxies through httputil.ReverseProxy: Rewrite, then the
+// attempts in roundTripper.
+func (p *Proxy) serveStd(w http.ResponseWriter, r *http.Request, rs *reqState, start time.Time, lw *logWriter) {
 	if proxy.UpgradeType(r.Header) != "" {
 		w = proxy.TrackUpgrades(w, r)
 	}

@@ -207,10 +207,11 @@ type fields struct {
 	trailer smallList // Trailer values
 }
 
-// smallList keeps a few strings without allocating.
+// smallList keeps strings, the first without allocating (a framing field
+// nearly always comes once; the parser's frame stays small).
 type smallList struct {
 	n    int
-	fix  [4]string
+	fix  [1]string
 	more []string
 }
 
