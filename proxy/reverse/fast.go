@@ -60,7 +60,7 @@ func (p *Proxy) fastOK(pl *pool, r *http.Request, rs *reqState) bool {
 
 // serveFast runs the attempts of r on the direct path and writes the
 // response or the error.
-func (p *Proxy) serveFast(w http.ResponseWriter, r *http.Request, rs *reqState) {
+func (p *Proxy) serveFast(w http.ResponseWriter, r *http.Request, rs *reqState, start time.Time) {
 	pl := rs.pool
 	rc := pl.cfg.Retries
 	ctx := r.Context()
@@ -69,8 +69,9 @@ func (p *Proxy) serveFast(w http.ResponseWriter, r *http.Request, rs *reqState) 
 	target := outboundTarget(r)
 	retries := 0
 	reserved := false // the retry under way holds a place in the budget
+	now := start      // the request's arrival serves the first pick: one clock read less
 	for {
-		s, err := rs.pick(r, time.Now())
+		s, err := rs.pick(r, now)
 		if err != nil {
 			if reserved {
 				pl.retrying.Add(-1)
@@ -132,6 +133,7 @@ func (p *Proxy) serveFast(w http.ResponseWriter, r *http.Request, rs *reqState) 
 				return
 			}
 		}
+		now = time.Now()
 	}
 }
 
@@ -152,7 +154,7 @@ func (p *Proxy) fastAttempt(w http.ResponseWriter, r *http.Request, rs *reqState
 	if err := rs.takeSlot(ctx, s, rs.slotWait()); err != nil {
 		return outcomeClient, err
 	}
-	start := time.Now() // the per-try timeout runs from here
+	start := time.Now() // the per-try and response header timeouts run from here
 	rs.attempts++
 	rs.tried = append(rs.tried, s.spec.Name)
 	s.requests.Add(1)
@@ -220,7 +222,7 @@ func (p *Proxy) awaitHead(w http.ResponseWriter, r *http.Request, rs *reqState, 
 	pl := rs.pool
 	nc := pc.NetConn()
 	rs.nc = nc
-	now := time.Now()
+	now := start // taken before the request was written: microseconds earlier
 	var limit, perTryAt time.Time
 	if t := rs.st.cfg.Timeouts.ResponseHeader; t > 0 {
 		limit = now.Add(t)

@@ -181,7 +181,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer p.finish(rs, r, start, lw) // also when the copy aborts with a panic
-	p.serveFast(w, r, rs)
+	p.serveFast(w, r, rs, start)
 }
 
 // admit runs the checks before any upstream work (Via loop, route, body
