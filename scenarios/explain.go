@@ -365,7 +365,7 @@ func oneTrip(ctx context.Context, c *client.Client, addr string, h head, proxy, 
 		if s := got.Get(client.ServerHeader); s != "" {
 			srv = s
 		}
-		v.Hops = append(v.Hops, Hop{From: proxy, To: srv, Title: "as " + srv + " received it", Head: *rec,
+		v.Hops = append(v.Hops, Hop{From: proxy, To: srv, Title: "as " + srv + " received it", Head: rec.inOrderOf(sent),
 			Before: &sent, Notes: ChangeNotes(sent, *rec)})
 	} else {
 		v.Hops = append(v.Hops, Hop{From: proxy, To: "(no server)", Title: "the proxy answered itself"})
@@ -421,7 +421,7 @@ func connectJourney(ctx context.Context, c *client.Client, srv string) JourneyVi
 		if len(notes) == 0 {
 			notes = []string{"byte for byte what " + c.Name() + " wrote: no Via, no X-Forwarded-For; with https these bytes would be encrypted and the proxy could not read them either"}
 		}
-		v.Hops = append(v.Hops, Hop{From: "tunnel", To: srv, Title: "as " + srv + " received it", Head: *rec, Before: &sent, Notes: notes})
+		v.Hops = append(v.Hops, Hop{From: "tunnel", To: srv, Title: "as " + srv + " received it", Head: rec.inOrderOf(sent), Before: &sent, Notes: notes})
 	}
 	v.Hops = append(v.Hops, Hop{From: srv, To: c.Name(), Title: "the response, through the tunnel", Head: *resp})
 	return v

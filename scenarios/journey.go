@@ -64,7 +64,7 @@ func JourneyHops(j Journey, proxy string) []Hop {
 	if j.Received != nil {
 		sent := j.Sent
 		hops = append(hops, Hop{From: proxy, To: j.Server, Title: "as " + j.Server + " received it",
-			Head: *j.Received, Before: &sent, Notes: ChangeNotes(j.Sent, *j.Received)})
+			Head: j.Received.inOrderOf(sent), Before: &sent, Notes: ChangeNotes(j.Sent, *j.Received)})
 		if j.Response != nil && j.Response.Get("X-Sim-Server") != "" {
 			from = j.Server + " ──▶ " + proxy
 		}
@@ -138,7 +138,7 @@ func tunnelHops(j Journey, proxy string) ([]Hop, bool) {
 	if j.Received != nil {
 		sent := inner
 		hops = append(hops, Hop{From: "tunnel", To: j.Server, Title: "as " + j.Server + " received it",
-			Head: *j.Received, Before: &sent, Notes: ChangeNotes(inner, *j.Received)})
+			Head: j.Received.inOrderOf(sent), Before: &sent, Notes: ChangeNotes(inner, *j.Received)})
 	}
 	if j.Response != nil {
 		hops = append(hops, Hop{From: orDash(j.Server), To: j.Client, Title: "the response as " + j.Client + " got it",

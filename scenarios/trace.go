@@ -2,7 +2,9 @@ package scenarios
 
 import (
 	"net/http"
+	"net/textproto"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -176,5 +178,35 @@ func fields(h http.Header) []Field {
 			out = append(out, Field{k, v})
 		}
 	}
+	return out
+}
+
+// inOrderOf returns m with its header lines in a stable order for display
+// beside sent, the message it was made from: first the names sent had, in
+// sent's order, then the names a proxy added, sorted. The order a proxy
+// writes header lines in carries no meaning (only lines of one name keep
+// theirs, and so they do here), and some proxies write them in map order.
+func (m Message) inOrderOf(sent Message) Message {
+	rank := make(map[string]int, len(sent.Header))
+	for i, f := range sent.Header {
+		if _, ok := rank[textproto.CanonicalMIMEHeaderKey(f.Name)]; !ok {
+			rank[textproto.CanonicalMIMEHeaderKey(f.Name)] = i
+		}
+	}
+	out := Message{Line: m.Line, Header: slices.Clone(m.Header)}
+	slices.SortStableFunc(out.Header, func(a, b Field) int {
+		ka, kb := textproto.CanonicalMIMEHeaderKey(a.Name), textproto.CanonicalMIMEHeaderKey(b.Name)
+		ra, oka := rank[ka]
+		rb, okb := rank[kb]
+		switch {
+		case oka && okb:
+			return ra - rb
+		case oka:
+			return -1
+		case okb:
+			return 1
+		}
+		return strings.Compare(ka, kb)
+	})
 	return out
 }
