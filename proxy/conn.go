@@ -66,7 +66,9 @@ type conn struct {
 	waitCall int         // calls of waitFn in this wait
 	waitEOF  bool        // a peek saw the end (or an error) while a handler ran
 	running  atomic.Bool // a handler runs: a wake-up is checked with a peek
-	lastPOST bool
+
+	fixedRead atomic.Bool // the handler set a read deadline (ResponseController)
+	lastPOST  bool
 
 	mu          sync.Mutex
 	state       connState
@@ -115,6 +117,9 @@ func (c *conn) Read(p []byte) (int, error) {
 			p = p[:c.remain]
 		}
 	case phaseBody:
+		if c.fixedRead.Load() {
+			break // the handler's own deadline
+		}
 		dl := c.reqDL
 		if d := c.cfg.BodyReadIdleTimeout; d > 0 {
 			if idle := time.Now().Add(d); dl.IsZero() || idle.Before(dl) {

@@ -33,6 +33,7 @@ func (c *conn) readRequest() (*response, verdict) {
 	c.remain = int64(c.cfg.MaxHeaderBytes) + headerSlack
 	c.hitLimit = false
 	c.fixedWDL = time.Time{}
+	c.fixedRead.Store(false)
 	c.reqDL, c.respDL = time.Time{}, time.Time{}
 	now := time.Now()
 	if d := c.cfg.ReadTimeout; d > 0 {

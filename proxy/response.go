@@ -88,6 +88,9 @@ func (w *response) WriteHeader(code int) {
 		w.disableContinue()
 	}
 	if code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols {
+		// Not across a 100 Continue the body reader may be writing.
+		w.continueMu.Lock()
+		defer w.continueMu.Unlock()
 		bw := w.writer()
 		writeStatusLine(bw, w.req.ProtoAtLeast(1, 1), code)
 		writeHeaders(bw, w.header, func(k string) bool { return k == "Content-Length" || k == "Transfer-Encoding" })
@@ -443,20 +446,9 @@ func (w *response) SetReadDeadline(t time.Time) error {
 	if w.hijacked {
 		return http.ErrHijacked
 	}
-	if w.body != nil {
-		w.body.mu.Lock()
-		defer w.body.mu.Unlock()
-	}
-	if t.IsZero() {
-		if w.body != nil && !w.body.sawEOF {
-			w.c.phase = phaseBody
-		}
-		if w.body == nil || w.body.sawEOF {
-			return w.c.rw.SetReadDeadline(t)
-		}
-		return w.c.rw.SetReadDeadline(t)
-	}
-	w.c.phase = phaseFixed
+	// No lock: a deadline in the past must interrupt a body read blocked
+	// in another goroutine.
+	w.c.fixedRead.Store(!t.IsZero())
 	return w.c.rw.SetReadDeadline(t)
 }
 
