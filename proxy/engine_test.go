@@ -154,6 +154,38 @@ var _ = Describe("The proxylab engine", func() {
 			Expect(resp.StatusCode).To(Equal(http.StatusBadRequest))
 		})
 
+		It("should read a header block bigger than its read buffer, and the request after it", func() {
+			c := dialRaw(addr)
+			big := "X-Big: " + strings.Repeat("b", 10<<10) + "\r\n"
+			c.send("POST /big HTTP/1.1\r\nHost: x\r\n" + big + "Content-Length: 2\r\n\r\nab" +
+				"GET /next HTTP/1.1\r\nHost: x\r\n\r\n")
+			_, b := c.read("POST")
+			Expect(b).To(Equal("POST /big 2"))
+			_, b = c.read("GET")
+			Expect(b).To(Equal("GET /next 0"))
+		})
+
+		It("should refuse obs-fold in a header block bigger than its read buffer", func() {
+			c := dialRaw(addr)
+			big := "X-Big: " + strings.Repeat("b", 10<<10) + "\r\n"
+			c.send("GET / HTTP/1.1\r\nHost: x\r\n" + big + "X-Fold: a\r\n b\r\n\r\n")
+			resp, _ := c.read("GET")
+			Expect(resp.StatusCode).To(Equal(http.StatusBadRequest))
+			Expect(c.closed(time.Second)).To(BeTrue())
+		})
+
+		It("should keep an HTTP/1.0 keep-alive connection when the length is known", func() {
+			c := dialRaw(addr)
+			c.send("GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+			resp, b := c.read("GET")
+			Expect(b).To(Equal("GET /a 0"))
+			Expect(resp.Header.Get("Connection")).To(Equal("keep-alive"))
+			c.send("GET /b HTTP/1.0\r\n\r\n")
+			_, b = c.read("GET")
+			Expect(b).To(Equal("GET /b 0"))
+			Expect(c.closed(time.Second)).To(BeTrue())
+		})
+
 		It("should give back its buffers while a keep-alive connection waits", func() {
 			before := proxy.PoolBalance()
 			c := dialRaw(addr)
@@ -166,6 +198,42 @@ var _ = Describe("The proxylab engine", func() {
 			Eventually(proxy.PoolBalance).Should(Equal(before))
 		})
 	})
+
+	DescribeTable("should keep or close a connection whose handler left the body unread",
+		func(size int, kept bool) {
+			_, addr = serveOwn(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(http.StatusForbidden)
+			}), proxy.ServerConfig{})
+			c := dialRaw(addr)
+			c.send(fmt.Sprintf("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", size))
+			go io.WriteString(c, strings.Repeat("x", size)) // the client keeps sending while it reads
+			resp, _ := c.read("POST")
+			Expect(resp.StatusCode).To(Equal(http.StatusForbidden))
+			Expect(resp.Close).To(Equal(!kept))
+		},
+		// Small enough to drain: the connection serves the next request.
+		Entry("a small body is drained", 1000, true),
+		// Past the 256 KiB drain bound: closing is cheaper than reading it.
+		Entry("a big body closes the connection", 1<<20, false),
+	)
+
+	It("should let a handler interrupt its own body read with a past read deadline", func(ctx SpecContext) {
+		rerr := make(chan error, 1)
+		_, addr = serveOwn(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			read := make(chan error, 1)
+			go func() {
+				_, err := io.ReadAll(r.Body)
+				read <- err
+			}()
+			// Blocked or not yet started, the read ends: the deadline holds
+			// until the handler clears it.
+			http.NewResponseController(w).SetReadDeadline(time.Now())
+			rerr <- <-read
+		}), proxy.ServerConfig{})
+		c := dialRaw(addr)
+		c.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab")
+		Eventually(rerr, 5*time.Second).Should(Receive(HaveOccurred()))
+	}, SpecTimeout(10*time.Second))
 
 	It("should compute Content-Length for a small body and chunk a big one", func() {
 		_, addr = serveOwn(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
