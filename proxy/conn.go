@@ -326,11 +326,11 @@ func (c *conn) afterRequest() next {
 // release gives the buffers back to their pools.
 func (c *conn) release() {
 	if c.br != nil {
-		putReader(c.br)
+		putReader(c, c.br)
 		c.br = nil
 	}
 	if c.bw != nil {
-		putWriter(c.bw)
+		putWriter(c, c.bw)
 		c.bw = nil
 	}
 }
@@ -408,6 +408,8 @@ func (c *conn) hijack() (net.Conn, *bufio.ReadWriter, error) {
 	br := c.br
 	if br == nil {
 		br = bufio.NewReader(c)
+	} else if br.Size() == readBufferSize {
+		c.e.held.Add(-1) // given to the hijacker, never back to the pool
 	}
 	if c.bw != nil {
 		c.bw.Flush()
@@ -415,7 +417,7 @@ func (c *conn) hijack() (net.Conn, *bufio.ReadWriter, error) {
 	// The hijacker's writer must not be returned to the pool.
 	bw := bufio.NewWriterSize(c.rw, writeBufferSize)
 	if c.bw != nil {
-		putWriter(c.bw)
+		putWriter(c, c.bw)
 		c.bw = nil
 	}
 	c.br = nil
@@ -432,10 +434,10 @@ func (c *conn) handoff() {
 	c.mu.Unlock()
 	c.e.remove(c)
 	c.rw.SetReadDeadline(time.Time{})
-	putReader(c.br)
+	putReader(c, c.br)
 	c.br = nil
 	if c.bw != nil {
-		putWriter(c.bw)
+		putWriter(c, c.bw)
 		c.bw = nil
 	}
 	if !c.e.h2.handoff(&replayConn{Conn: c.rw, pre: pre}) {

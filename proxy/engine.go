@@ -45,21 +45,19 @@ const (
 	bodyBufferSize = 2 << 10
 )
 
-// Buffer pools shared by every proxylab-engine connection. poolGets and
-// poolPuts count their use for the specs (a parked connection gives back
-// what it took).
+// Buffer pools shared by every proxylab-engine connection. Each engine
+// counts what its connections take and give back (held), for the specs: a
+// parked connection holds nothing.
 var (
 	readerPool   sync.Pool
 	writerPool   sync.Pool
 	bodyBufPool  = sync.Pool{New: func() any { b := make([]byte, 0, bodyBufferSize); return &b }}
-	poolGets     atomic.Int64
-	poolPuts     atomic.Int64
 	errHijacked  = errors.New("connection hijacked")
 	aLongTimeAgo = time.Unix(1, 0)
 )
 
 func getReader(r *conn) *bufio.Reader {
-	poolGets.Add(1)
+	r.e.held.Add(1)
 	if v := readerPool.Get(); v != nil {
 		br := v.(*bufio.Reader)
 		br.Reset(r)
@@ -68,17 +66,17 @@ func getReader(r *conn) *bufio.Reader {
 	return bufio.NewReaderSize(r, readBufferSize)
 }
 
-func putReader(br *bufio.Reader) {
+func putReader(c *conn, br *bufio.Reader) {
 	if br.Size() != readBufferSize {
 		return // grown for a big header block: left to the collector
 	}
-	poolPuts.Add(1)
+	c.e.held.Add(-1)
 	br.Reset(nil)
 	readerPool.Put(br)
 }
 
 func getWriter(c *conn) *bufio.Writer {
-	poolGets.Add(1)
+	c.e.held.Add(1)
 	if v := writerPool.Get(); v != nil {
 		bw := v.(*bufio.Writer)
 		bw.Reset((*connWriter)(c))
@@ -87,8 +85,8 @@ func getWriter(c *conn) *bufio.Writer {
 	return bufio.NewWriterSize((*connWriter)(c), writeBufferSize)
 }
 
-func putWriter(bw *bufio.Writer) {
-	poolPuts.Add(1)
+func putWriter(c *conn, bw *bufio.Writer) {
+	c.e.held.Add(-1)
 	bw.Reset(nil)
 	writerPool.Put(bw)
 }
@@ -113,13 +111,20 @@ type engine struct {
 	conns   map[*conn]struct{}
 	closing atomic.Bool
 	h2      *handoffListener // nil without H2C
+
+	held        atomic.Int64 // pooled buffers taken and not given back
+	handoff     chan *conn   // to an idle worker
+	idleWorkers atomic.Int64
+	stop        chan struct{} // closed when the engine is done: workers leave
+	stopOnce    sync.Once
 }
 
 func newEngine(s *Server, h http.Handler) *engine {
 	ctx := context.WithValue(context.Background(), serverKey{}, s)
 	ctx = context.WithValue(ctx, http.ServerContextKey, s.srv)
 	ctx, cancel := context.WithCancel(ctx)
-	return &engine{s: s, h: h, ctx: ctx, cancel: cancel, conns: make(map[*conn]struct{})}
+	return &engine{s: s, h: h, ctx: ctx, cancel: cancel, conns: make(map[*conn]struct{}),
+		handoff: make(chan *conn), stop: make(chan struct{})}
 }
 
 // serve accepts on ln until it fails or the engine closes.
@@ -151,8 +156,72 @@ func (e *engine) serve(ln net.Listener) error {
 			rw.Close()
 			return http.ErrServerClosed
 		}
-		go c.serve()
+		e.run(c)
 	}
+}
+
+// maxIdleWorkers bounds the goroutines kept waiting to serve a connection
+// that wakes up: their stacks are already grown by serving, so a request
+// does not pay for growing a fresh one. The bound is per engine, not per
+// connection.
+const maxIdleWorkers = 64
+
+// workerIdle is how long a worker waits for a connection before it leaves:
+// after a burst, the goroutines go back to what the open connections need.
+const workerIdle = 500 * time.Millisecond
+
+// run serves c on an idle worker when there is one, else on a new
+// goroutine that becomes a worker afterwards.
+func (e *engine) run(c *conn) {
+	select {
+	case e.handoff <- c:
+	default:
+		go e.serveAndWork(c)
+	}
+}
+
+// serve serves c here when no idle worker takes it (the caller's stack is
+// the small one of a wait), then offers this goroutine as a worker.
+func (e *engine) serveHere(c *conn) {
+	select {
+	case e.handoff <- c:
+		return
+	default:
+	}
+	e.serveAndWork(c)
+}
+
+func (e *engine) serveAndWork(c *conn) {
+	c.serve()
+	var idle *time.Timer
+	for e.idleWorkers.Add(1) <= maxIdleWorkers {
+		if idle == nil {
+			idle = time.NewTimer(workerIdle)
+		} else {
+			idle.Reset(workerIdle)
+		}
+		select {
+		case c := <-e.handoff:
+			e.idleWorkers.Add(-1)
+			c.serve()
+		case <-idle.C:
+			e.idleWorkers.Add(-1)
+			return
+		case <-e.stop:
+			e.idleWorkers.Add(-1)
+			idle.Stop()
+			return
+		}
+	}
+	e.idleWorkers.Add(-1)
+	if idle != nil {
+		idle.Stop()
+	}
+}
+
+// stopWorkers lets the idle workers go.
+func (e *engine) stopWorkers() {
+	e.stopOnce.Do(func() { close(e.stop) })
 }
 
 func (e *engine) add(c *conn) bool {
@@ -202,6 +271,7 @@ func (e *engine) shutdown(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
+	e.stopWorkers()
 	return nil
 }
 
@@ -210,6 +280,7 @@ func (e *engine) shutdown(ctx context.Context) error {
 func (e *engine) close() {
 	e.closing.Store(true)
 	e.cancel()
+	e.stopWorkers()
 	e.mu.Lock()
 	conns := make([]*conn, 0, len(e.conns))
 	for c := range e.conns {

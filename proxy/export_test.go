@@ -1,5 +1,5 @@
 package proxy
 
-// PoolBalance returns how many pooled buffers the own loop's connections
-// hold now (gets minus puts).
-func PoolBalance() int64 { return poolGets.Load() - poolPuts.Load() }
+// PoolBalance returns how many pooled buffers the connections s serves with
+// its own loop hold now.
+func PoolBalance(s *Server) int64 { return s.eng.held.Load() }

@@ -177,7 +177,7 @@ func (c *conn) judgeHeader() (fr framing, checked, refused, h2 bool, hosts int, 
 				return fr, false, false, false, 0, ""
 			}
 			held := append([]byte(nil), buf...)
-			putReader(c.br)
+			putReader(c, c.br)
 			c.br = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(held), c), big)
 			if _, err := c.br.Peek(len(held)); err != nil {
 				return fr, false, false, false, 0, ""

@@ -78,7 +78,7 @@ func (c *conn) await() {
 		c.close()
 		return
 	}
-	c.serve()
+	c.e.serveHere(c)
 }
 
 // readable is the wait's callback: false waits for the poller, true ends
