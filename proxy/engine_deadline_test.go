@@ -1,0 +1,154 @@
+package proxy_test
+
+import (
+	"context"
+	"crypto/tls"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"golang.org/x/net/http2"
+
+	"github.com/proxylab/proxylab/proxy"
+)
+
+var _ = Describe("The proxylab engine's deadlines, handoff and shutdown", func() {
+	var addr string
+
+	When("a client is slow", func() {
+		It("should close a connection whose response makes no progress for WriteIdleTimeout", func(ctx SpecContext) {
+			werr := make(chan error, 1)
+			_, addr = serveOwn(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				chunk := []byte(strings.Repeat("x", 64<<10))
+				for range 1024 { // 64 MiB at most: far beyond the socket buffers
+					if _, err := w.Write(chunk); err != nil {
+						werr <- err
+						return
+					}
+				}
+				werr <- nil
+			}), proxy.ServerConfig{WriteIdleTimeout: 200 * time.Millisecond})
+			c := dialRaw(addr)
+			c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n") // and never read
+			Eventually(werr, 5*time.Second).Should(Receive(HaveOccurred()))
+		}, SpecTimeout(10*time.Second))
+
+		It("should keep a slow but moving reader", func(ctx SpecContext) {
+			_, addr = serveOwn(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.WriteString(w, strings.Repeat("x", 2<<20))
+			}), proxy.ServerConfig{WriteIdleTimeout: 300 * time.Millisecond})
+			c := dialRaw(addr)
+			c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+			c.SetReadDeadline(time.Now().Add(8 * time.Second))
+			resp, err := http.ReadResponse(c.br, nil)
+			Expect(err).NotTo(HaveOccurred())
+			buf := make([]byte, 256<<10)
+			total := 0
+			for total < 2<<20 {
+				n, err := resp.Body.Read(buf)
+				total += n
+				if err != nil {
+					break
+				}
+				time.Sleep(20 * time.Millisecond) // a slow reader, moving
+			}
+			Expect(total).To(Equal(2 << 20))
+		}, SpecTimeout(10*time.Second))
+
+		It("should fail a request whose body sends nothing for BodyReadIdleTimeout and close", func(ctx SpecContext) {
+			rerr := make(chan error, 1)
+			_, addr = serveOwn(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, err := io.ReadAll(r.Body)
+				rerr <- err
+			}), proxy.ServerConfig{BodyReadIdleTimeout: 200 * time.Millisecond})
+			c := dialRaw(addr)
+			c.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
+			Eventually(rerr, 5*time.Second).Should(Receive(HaveOccurred()))
+			resp, _ := c.read("POST")
+			Expect(resp.Close).To(BeTrue())
+			Expect(c.closed(5 * time.Second)).To(BeTrue())
+		}, SpecTimeout(10*time.Second))
+
+		It("should keep a body that trickles slower than the idle deadline allows in total", func(ctx SpecContext) {
+			_, addr = serveOwn(echoBody, proxy.ServerConfig{BodyReadIdleTimeout: 300 * time.Millisecond})
+			c := dialRaw(addr)
+			c.send("POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 8\r\n\r\n")
+			t := time.NewTicker(100 * time.Millisecond) // 8 bytes over 800ms
+			defer t.Stop()
+			for range 8 {
+				<-t.C
+				c.send("x")
+			}
+			_, b := c.read("POST")
+			Expect(b).To(Equal("POST /p 8"))
+		}, SpecTimeout(10*time.Second))
+	})
+
+	It("should hand HTTP/2 prior knowledge to net/http when H2C is on, and keep HTTP/1.1 for itself", func() {
+		_, addr = serveOwn(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, r.Proto)
+		}), proxy.ServerConfig{H2C: true})
+		tr := &http2.Transport{AllowHTTP: true, DialTLSContext: func(ctx context.Context, network, a string, _ *tls.Config) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
+		}}
+		DeferCleanup(tr.CloseIdleConnections)
+		resp, err := (&http.Client{Transport: tr, Timeout: 5 * time.Second}).Get("http://h2c.test/")
+		Expect(err).NotTo(HaveOccurred())
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		Expect(string(b)).To(Equal("HTTP/2.0"))
+		c := dialRaw(addr)
+		c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		_, body := c.read("GET")
+		Expect(body).To(Equal("HTTP/1.1"))
+	})
+
+	It("should refuse an unknown engine", func() {
+		srv := proxy.NewServer(echoBody, proxy.ServerConfig{Engine: "fasthttp"})
+		ln, err := proxy.Listen("127.0.0.1:0")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(srv.Serve(ln)).To(MatchError(ContainSubstring(`engine "fasthttp"`)))
+	})
+
+	When("shutting down", func() {
+		It("should close a connection that never sent a request", func(ctx SpecContext) {
+			srv, a := serveOwn(echoBody, proxy.ServerConfig{})
+			silent := dialRaw(a)
+			sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			Expect(srv.Shutdown(sctx)).To(Succeed())
+			Expect(silent.closed(5 * time.Second)).To(BeTrue())
+		}, SpecTimeout(10*time.Second))
+
+		It("should close idle connections and let the request in flight finish", func(ctx SpecContext) {
+			started, release := make(chan struct{}), make(chan struct{})
+			srv, a := serveOwn(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/slow" {
+					close(started)
+					<-release
+				}
+				io.WriteString(w, "done")
+			}), proxy.ServerConfig{})
+			idle := dialRaw(a)
+			idle.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+			idle.read("GET")
+			busy := dialRaw(a)
+			busy.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+			Eventually(started).Should(BeClosed())
+
+			shut := make(chan error, 1)
+			go func() { shut <- srv.Shutdown(context.Background()) }()
+			Expect(idle.closed(5 * time.Second)).To(BeTrue())
+			Consistently(shut, 100*time.Millisecond).ShouldNot(Receive())
+			close(release)
+			resp, b := busy.read("GET")
+			Expect(b).To(Equal("done"))
+			Expect(resp.Close).To(BeTrue())
+			Eventually(shut, 5*time.Second).Should(Receive(BeNil()))
+		}, SpecTimeout(15*time.Second))
+	})
+})
