@@ -408,7 +408,13 @@ func (c *conn) hijack() (net.Conn, *bufio.ReadWriter, error) {
 	br := c.br
 	if br == nil {
 		br = bufio.NewReader(c)
-	} else if br.Size() == readBufferSize {
+	}
+	if c.hasByte {
+		// The byte the wait took goes into the reader handed over, where a
+		// tunnel looks for what was read before it splices.
+		br.Peek(1)
+	}
+	if c.br != nil && br.Size() == readBufferSize {
 		c.e.held.Add(-1) // given to the hijacker, never back to the pool
 	}
 	if c.bw != nil {
