@@ -4,9 +4,10 @@
 # a few seconds on loopback, through the reverse proxy and through the forward
 # proxy (-d). After each attack it checks that the proxy still answers and
 # that its open descriptors came back to where they were, and says how many
-# slow connections the proxy cut itself (both proxies here cut headers at 2s and
-# bodies at 4s; neither has a write deadline, so -X shows what a slow reader
-# holds).
+# slow connections the proxy cut itself (both proxies here cut headers at 2s,
+# bodies at 4s, and a response write that moves no byte for 4s; -X's answers
+# are small enough to sit in the socket buffers, so the proxy's writes finish
+# and it holds only kept-alive connections, which the idle timeout ends).
 #   .ci/slowhttptest.sh [SECONDS]    length of each attack, default 8
 #   CONNS=300 .ci/slowhttptest.sh    connections per attack, default 200
 # Reports (HTML and CSV) land in ${OUT:-slowhttptest-report}/. Skips with exit
@@ -59,12 +60,12 @@ origin="$(start origin serve --listen 127.0.0.1:0)"
 cat >"$work/reverse.yaml" <<YAML
 pools: [{name: app, servers: [{name: origin, url: "$origin"}]}]
 routes: [{pool: app}]
-timeouts: {client_header: 2s, client_body: 4s}
+timeouts: {client_header: 2s, client_body: 4s, client_write_idle: 4s}
 YAML
 cat >"$work/forward.yaml" <<YAML
 open: true
 allow_nets: [127.0.0.1/32]
-timeouts: {client_header: 2s, client_body: 4s}
+timeouts: {client_header: 2s, client_body: 4s, client_write_idle: 4s}
 YAML
 reverse="$(start reverse proxy reverse --config "$work/reverse.yaml" --listen 127.0.0.1:0)"
 forward="$(start forward proxy forward --config "$work/forward.yaml" --listen 127.0.0.1:0)"

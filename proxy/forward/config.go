@@ -137,6 +137,15 @@ type Timeouts struct {
 	// request (slow POST); past it the client gets 408 and the upstream
 	// request is abandoned. Zero means DefaultClientBody.
 	ClientBody time.Duration `yaml:"client_body" json:"client_body"`
+	// ClientBodyIdle fails a request whose body sends no byte for this long
+	// (the connection closes); every byte resets it. Zero means the server's
+	// default (60s); negative means none.
+	ClientBodyIdle time.Duration `yaml:"client_body_idle" json:"client_body_idle"`
+	// ClientWriteIdle closes a client connection once a response write has
+	// moved no byte for this long (a client that stops reading); every byte
+	// resets it, so slow downloads are never cut. Zero means the server's
+	// default (60s); negative means none. Tunnels have TunnelIdle instead.
+	ClientWriteIdle time.Duration `yaml:"client_write_idle" json:"client_write_idle"`
 	// TunnelIdle closes a tunnel after no byte moved either way for this
 	// long (checked with up to one more period of slack); zero means
 	// DefaultTunnelIdle.

@@ -151,10 +151,11 @@ func (p *Proxy) SetACL(allow, deny []string) error {
 }
 
 // ServerConfig returns the client-side server settings the policy implies
-// (the header read timeout); serve the proxy with
+// (the header read timeout and the body-read and write idle deadlines); serve the proxy with
 // proxy.NewServer(p, p.ServerConfig()) on p.Listener(ln).
 func (p *Proxy) ServerConfig() proxy.ServerConfig {
-	return proxy.ServerConfig{ReadHeaderTimeout: p.pol.Load().cfg.Timeouts.ClientHeader}
+	t := p.pol.Load().cfg.Timeouts
+	return proxy.ServerConfig{ReadHeaderTimeout: t.ClientHeader, BodyReadIdleTimeout: t.ClientBodyIdle, WriteIdleTimeout: t.ClientWriteIdle}
 }
 
 // Registry is the per-proxy Prometheus registry holding its metrics.

@@ -164,6 +164,15 @@ type TimeoutsConfig struct {
 	// ClientBody bounds reading a whole client request (headers and body);
 	// 0 means no bound beyond ClientHeader.
 	ClientBody time.Duration `yaml:"client_body"`
+	// ClientBodyIdle fails a request whose body sends no byte for this long
+	// (the connection closes); every byte resets it, so slow but moving
+	// uploads are never cut. 0 means 60s; negative means none.
+	ClientBodyIdle time.Duration `yaml:"client_body_idle"`
+	// ClientWriteIdle closes a client connection once a response write has
+	// moved no byte for this long (a client that stops reading); every byte
+	// resets it, so slow downloads and event streams are never cut. 0 means
+	// 60s; negative means none.
+	ClientWriteIdle time.Duration `yaml:"client_write_idle"`
 }
 
 // LimitsConfig are size limits.
@@ -369,11 +378,13 @@ func (c Config) withDefaults() (Config, error) {
 func (c Config) ServerConfig() proxy.ServerConfig {
 	d, _ := c.withDefaults()
 	return proxy.ServerConfig{
-		ReadHeaderTimeout: d.Timeouts.ClientHeader,
-		ReadTimeout:       d.Timeouts.ClientBody,
-		IdleTimeout:       d.Timeouts.Idle,
-		MaxHeaderBytes:    d.Limits.MaxHeaderBytes,
-		H2C:               d.H2C,
+		ReadHeaderTimeout:   d.Timeouts.ClientHeader,
+		ReadTimeout:         d.Timeouts.ClientBody,
+		BodyReadIdleTimeout: d.Timeouts.ClientBodyIdle,
+		WriteIdleTimeout:    d.Timeouts.ClientWriteIdle,
+		IdleTimeout:         d.Timeouts.Idle,
+		MaxHeaderBytes:      d.Limits.MaxHeaderBytes,
+		H2C:                 d.H2C,
 	}
 }
 
