@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/proxylab/proxylab/proxy/reverse"
+	"github.com/proxylab/proxylab/proxy"
 )
 
 // Defaults applied by Config.withDefaults to fields left at zero.
@@ -23,12 +23,12 @@ const (
 	DefaultRateBurstFactor               = 2 // burst = max(1, rate*factor)
 	// DefaultMaxBodyBytes is the request body limit when limits.max_body_bytes
 	// is zero: the reverse proxy's default.
-	DefaultMaxBodyBytes ByteSize = reverse.DefaultMaxBodyBytes
+	DefaultMaxBodyBytes = proxy.DefaultMaxBodyBytes
 )
 
 // ByteSize is a number of bytes, written in YAML exactly as for the reverse
 // proxy: 1024, "64KiB", "10MiB", "1GB".
-type ByteSize = reverse.ByteSize
+type ByteSize = proxy.ByteSize
 
 // Config is the forward proxy's whole policy. It is the contract for scenario
 // files (`proxy:` with mode forward) and for `proxylab proxy forward --config`.
