@@ -26,6 +26,9 @@ mkdir -p "$out"
 work="$(mktemp -d)"
 pids=()
 cleanup() {
+  # start runs in a command substitution (a subshell), so its pids are read
+  # back from the files it writes.
+  for f in "$work"/*.pid; do [ -e "$f" ] && pids+=("$(cat "$f")"); done
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   rm -rf "$work"
