@@ -26,14 +26,20 @@ func rawBackend(b *testing.B, response string) string {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	conns := make(chan net.Conn, 1024)
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		conns  []net.Conn
+		closed bool
+	)
 	b.Cleanup(func() {
 		_ = ln.Close()
-		close(conns)
-		for c := range conns {
+		mu.Lock()
+		closed = true
+		for _, c := range conns {
 			_ = c.Close()
 		}
+		mu.Unlock()
 		wg.Wait()
 	})
 	wg.Go(func() {
@@ -42,10 +48,14 @@ func rawBackend(b *testing.B, response string) string {
 			if err != nil {
 				return
 			}
-			select {
-			case conns <- c:
-			default:
+			mu.Lock()
+			if closed {
+				mu.Unlock()
+				_ = c.Close()
+				return
 			}
+			conns = append(conns, c)
+			mu.Unlock()
 			wg.Go(func() {
 				defer c.Close()
 				buf := make([]byte, 4096)

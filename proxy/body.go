@@ -96,9 +96,12 @@ func (b *body) readChunked(p []byte) (int, error) {
 		if len(line) > maxChunkLine {
 			return 0, ErrFraming
 		}
-		size, ok := chunkSize(line)
+		var size int64
+		var ok bool
 		if b.c.cfg.LenientFraming {
 			size, ok = lenientChunkSize(line)
+		} else {
+			size, ok = chunkSize(line)
 		}
 		if !ok {
 			return 0, ErrFraming
@@ -205,7 +208,7 @@ func (b *body) drainLocked(limit int64) bool {
 	if b.sawEOF {
 		return true
 	}
-	if b.err != nil || (b.expect && !b.w.wroteContinue) {
+	if b.err != nil || b.expect { // a 100-continue never sent: the client holds the body back
 		return false
 	}
 	b.expect = false

@@ -52,7 +52,6 @@ var (
 	readerPool   sync.Pool
 	writerPool   sync.Pool
 	bodyBufPool  = sync.Pool{New: func() any { b := make([]byte, 0, bodyBufferSize); return &b }}
-	errHijacked  = errors.New("connection hijacked")
 	aLongTimeAgo = time.Unix(1, 0)
 )
 
@@ -295,11 +294,10 @@ func (e *engine) close() {
 // handoffListener is the listener net/http serves HTTP/2 prior-knowledge
 // connections from: the own loop hands them over with what it read.
 type handoffListener struct {
-	addr  net.Addr
-	ch    chan net.Conn
-	done  chan struct{}
-	once  sync.Once
-	count atomic.Int64
+	addr net.Addr
+	ch   chan net.Conn
+	done chan struct{}
+	once sync.Once
 }
 
 func newHandoffListener(addr net.Addr) *handoffListener {
@@ -326,7 +324,6 @@ func (l *handoffListener) Addr() net.Addr { return l.addr }
 func (l *handoffListener) handoff(c net.Conn) bool {
 	select {
 	case l.ch <- c:
-		l.count.Add(1)
 		return true
 	case <-l.done:
 		return false

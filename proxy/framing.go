@@ -193,14 +193,7 @@ func (c *framingConn) scanHeader(b []byte) []byte {
 	start := len(c.held)
 	c.held = append(c.held, b...)
 	// Look for the end from a little before the new bytes.
-	from := max(start-3, 0)
-	end := -1
-	if i := bytes.Index(c.held[from:], []byte("\n\r\n")); i >= 0 {
-		end = from + i + 3
-	}
-	if i := bytes.Index(c.held[from:], []byte("\n\n")); i >= 0 && (end < 0 || from+i+2 < end) {
-		end = from + i + 2
-	}
+	end := headerEnd(c.held, max(start-3, 0))
 	if end < 0 {
 		if len(c.held) > c.maxHeader {
 			c.pass() // net/http answers 431

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -256,7 +257,7 @@ func (c *conn) reply(status string) {
 
 func (c *conn) replyStatus(code int, text string) {
 	s := http.StatusText(code)
-	c.writeString("HTTP/1.1 " + itoa(code) + " " + s + ": " + text + errorHeaders + itoa(code) + " " + s + ": " + text)
+	c.writeString("HTTP/1.1 " + strconv.Itoa(code) + " " + s + ": " + text + errorHeaders + strconv.Itoa(code) + " " + s + ": " + text)
 }
 
 func (c *conn) writeString(s string) {
@@ -265,17 +266,4 @@ func (c *conn) writeString(s string) {
 	}
 	c.bw.WriteString(s)
 	c.bw.Flush()
-}
-
-func itoa(n int) string {
-	var b [20]byte
-	i := len(b)
-	for n >= 10 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	i--
-	b[i] = byte('0' + n)
-	return string(b[i:])
 }

@@ -42,12 +42,10 @@ type response struct {
 	clen     int64    // declared or computed Content-Length, or -1
 	trailers []string
 
-	wantsClose      bool
-	wants10Keep     bool
-	continueMu      sync.Mutex
-	canContinue     atomic.Bool
-	wroteContinue   bool
-	requestTooLarge bool
+	wantsClose  bool
+	wants10Keep bool
+	continueMu  sync.Mutex
+	canContinue atomic.Bool
 }
 
 func newResponse(c *conn, req *http.Request, cancel context.CancelFunc) *response {
@@ -248,12 +246,10 @@ func (w *response) sendHeader() {
 		if w.handlerDone {
 			if !w.body.drainAfter(w.c.cfg.ReadHeaderTimeout) {
 				w.closeAfter = true
-				w.requestTooLarge = true
 				setConn = "close"
 			}
 		} else if !w.body.drain(maxPostHandlerReadBytes) {
 			w.closeAfter = true
-			w.requestTooLarge = true
 			setConn = "close"
 		}
 	}
@@ -477,7 +473,6 @@ func (w *response) writeContinue() {
 		return
 	}
 	w.canContinue.Store(false)
-	w.wroteContinue = true
 	bw := w.writer()
 	bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
 	bw.Flush()

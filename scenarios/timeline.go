@@ -38,7 +38,7 @@ func (tl *timeline) events(specs []EventSpec) []sim.Event {
 
 // record turns a sim record into the result's.
 func record(r sim.EventRecord) EventRecord {
-	rec := EventRecord{At: r.At, Applied: r.Started, What: r.Name}
+	rec := EventRecord{At: r.At, Applied: r.Done, What: r.Name} // once the change is in place
 	if r.Err != nil {
 		rec.Error = r.Err.Error()
 	}

@@ -171,10 +171,7 @@ func throughReverse(t *testing.T, in []byte, want []expected) []conformance.Rece
 		c.Write(in)
 		br := bufio.NewReader(c)
 		for i := 0; i < len(want); i++ {
-			req := &http.Request{Method: http.MethodGet}
-			if i < len(want) {
-				req.Method = want[i].method
-			}
+			req := &http.Request{Method: want[i].method}
 			resp, err := http.ReadResponse(br, req)
 			if err != nil {
 				break

@@ -42,21 +42,7 @@ func (p *Proxy) serveDirect(w http.ResponseWriter, r *http.Request, pol *policy,
 	for try := 0; err != nil && try == 0 && x.mayResend(err); try++ {
 		err = x.send(&head, w.Header())
 	}
-	if cb != nil {
-		rec.up = cb.n.Load()
-	}
-	if err != nil {
-		// The policy allowed it; the client's body or the upstream failed.
-		// The record stays "allowed" with the failure's status and kind.
-		d := upstreamDenial("request to "+rt.target(), err)
-		if cerr := cb.clientErr(); cerr != nil {
-			d = clientBodyDenial(cerr)
-		}
-		if d.Kind != "client_canceled" {
-			d.write(w, pol.cfg.Via)
-		}
-		rec.status, rec.kind = d.Status, d.Kind
-		p.finish(rec)
+	if p.upstreamFailed(w, pol, rt, cb, rec, err) {
 		return
 	}
 
@@ -177,7 +163,9 @@ func (x *exchange) send(head *upstream.RequestHead, h http.Header) error {
 		limit = now.Add(t)
 	}
 	first := limit
-	if x.stop == nil && ctx.Done() != nil {
+	// (ctx.Done is not asked: on a server's context it would allocate the
+	// channel; a context that cannot end costs only the short deadline.)
+	if x.stop == nil {
 		if short := now.Add(firstByteWait); first.IsZero() || short.Before(first) {
 			first = short
 		}

@@ -75,21 +75,7 @@ func (p *Proxy) serveHTTP(w http.ResponseWriter, r *http.Request, pol *policy, r
 	}
 
 	resp, err := p.transportFor(pol, rt.parent).RoundTrip(out)
-	if cb != nil {
-		rec.up = cb.n.Load()
-	}
-	if err != nil {
-		// The policy allowed it; the client's body or the upstream failed.
-		// The record stays "allowed" with the failure's status and kind.
-		d := upstreamDenial("request to "+rt.target(), err)
-		if cerr := cb.clientErr(); cerr != nil {
-			d = clientBodyDenial(cerr)
-		}
-		if d.Kind != "client_canceled" {
-			d.write(w, pol.cfg.Via)
-		}
-		rec.status, rec.kind = d.Status, d.Kind
-		p.finish(rec)
+	if p.upstreamFailed(w, pol, rt, cb, rec, err) {
 		return
 	}
 	defer resp.Body.Close()
@@ -101,6 +87,29 @@ func (p *Proxy) serveHTTP(w http.ResponseWriter, r *http.Request, pol *policy, r
 		p.abortResponse(rec)
 	}
 	p.finish(rec)
+}
+
+// upstreamFailed, when err says the exchange failed, answers the client
+// (unless it left) and finishes the record with the request body's bytes
+// sent: the policy allowed it, so the record stays "allowed" with the
+// failure's status and kind. It reports whether it answered.
+func (p *Proxy) upstreamFailed(w http.ResponseWriter, pol *policy, rt route, cb *countingBody, rec *record, err error) (failed bool) {
+	if err == nil {
+		return false
+	}
+	if cb != nil {
+		rec.up = cb.n.Load()
+	}
+	d := upstreamDenial("request to "+rt.target(), err)
+	if cerr := cb.clientErr(); cerr != nil {
+		d = clientBodyDenial(cerr)
+	}
+	if d.Kind != "client_canceled" {
+		d.write(w, pol.cfg.Via)
+	}
+	rec.status, rec.kind = d.Status, d.Kind
+	p.finish(rec)
+	return true
 }
 
 // copyResponse relays the upstream response, minus hop-by-hop headers, plus

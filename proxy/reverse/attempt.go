@@ -182,15 +182,7 @@ func (t roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 		retry := rs.attempts < rc.Attempts && parent.Err() == nil && rs.body.canReplay() && pl.retryOn.allows(kind, resp, canIdem)
-		// A refused dial sent nothing and costs the upstreams nothing, so it
-		// is retried outside the budget, which guards against retry storms.
-		if retry && kind != outcomeConnect {
-			if pl.allowRetry() {
-				reserved = true
-			} else {
-				retry = false
-			}
-		}
+		retry, reserved = pl.budgetRetry(retry, kind)
 		if !retry {
 			if resp != nil {
 				rs.server = s // its status goes to the client as is

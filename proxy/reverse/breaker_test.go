@@ -1,6 +1,8 @@
 package reverse_test
 
 import (
+	"net/http"
+	"sync/atomic"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -55,6 +57,19 @@ var _ = Describe("Breaker max_pending", func() {
 	}, SpecTimeout(10*time.Second))
 
 	It("should hand freed connections to queued requests in turn", func(ctx SpecContext) {
+		// The upstream counts requests it serves at once: with one
+		// connection allowed, never more than one.
+		var inFlight, peak atomic.Int64
+		s1 = startUpstream("server2", func(srv *http.Server) {
+			h := srv.Handler
+			srv.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				n := inFlight.Add(1)
+				defer inFlight.Add(-1)
+				for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+				}
+				h.ServeHTTP(w, r)
+			})
+		})
 		cfg := onePool(s1.url)
 		cfg.Pools[0].Breaker = reverse.BreakerConfig{MaxConnections: 1, MaxPending: 8}
 		rp := startProxy(cfg)
@@ -70,6 +85,7 @@ var _ = Describe("Breaker max_pending", func() {
 			Eventually(codes).WithContext(ctx).Should(Receive(Equal(200)))
 		}
 		Expect(s1.receipts.Load()).To(BeEquivalentTo(4))
+		Expect(peak.Load()).To(BeEquivalentTo(1), "the queued requests went one after another")
 		Eventually(func() int64 { return rp.Pools()[0].Servers[0].InFlight }).Should(BeZero())
 	}, SpecTimeout(10*time.Second))
 })

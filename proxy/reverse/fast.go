@@ -3,9 +3,11 @@ package reverse
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -97,13 +99,7 @@ func (p *Proxy) serveFast(w http.ResponseWriter, r *http.Request, rs *reqState, 
 		// Never retry once bytes (a 1xx) reached the client.
 		retry := !rs.committed && rs.attempts < rc.Attempts && ctx.Err() == nil &&
 			pl.retryOn.allowsCode(kind, rs.rh.StatusCode, canIdem)
-		if retry && kind != outcomeConnect {
-			if pl.allowRetry() {
-				reserved = true
-			} else {
-				retry = false
-			}
-		}
+		retry, reserved = pl.budgetRetry(retry, kind)
 		if !retry {
 			if kind == outcomeStatus {
 				rs.server = s // its status goes to the client as is
@@ -363,17 +359,13 @@ func (rs *reqState) discard() {
 		b.CloseConn()
 		return
 	}
-	_, err := b.WriteTo(discardWriter{})
+	_, err := b.WriteTo(io.Discard)
 	if !rs.stopHook() || err != nil {
 		b.CloseConn()
 		return
 	}
 	b.Close()
 }
-
-type discardWriter struct{}
-
-func (discardWriter) Write(p []byte) (int, error) { return len(p), nil }
 
 // respond writes the chosen response: what modifyResponse does, then the
 // head, the body (flushed at once for event streams and unknown lengths, as
@@ -431,7 +423,7 @@ func (p *Proxy) respond(w http.ResponseWriter, r *http.Request, rs *reqState, s 
 	if len(b.Trailer) > 0 {
 		announced := true
 		for k := range b.Trailer {
-			if !contains(rh.Trailer, k) {
+			if !slices.Contains(rh.Trailer, k) {
 				announced = false
 			}
 		}
@@ -444,15 +436,6 @@ func (p *Proxy) respond(w http.ResponseWriter, r *http.Request, rs *reqState, s 
 			}
 		}
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // isEventStream reports a text/event-stream response.

@@ -165,6 +165,20 @@ func (pl *pool) observe(s *server, ok bool) {
 	}
 }
 
+// budgetRetry decides a wanted retry against the retry budget: a refused
+// dial sent nothing and costs the upstreams nothing, so it is retried
+// outside the budget, which guards against retry storms. reserved says the
+// retry took a place in the budget.
+func (pl *pool) budgetRetry(want bool, kind outcome) (retry, reserved bool) {
+	if !want || kind == outcomeConnect {
+		return want, false
+	}
+	if pl.allowRetry() {
+		return true, true
+	}
+	return false, false
+}
+
 // allowRetry reserves one retry within the budget; the caller releases it
 // with pl.retrying.Add(-1).
 func (pl *pool) allowRetry() bool {

@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"io"
 	"net/http"
@@ -168,7 +169,7 @@ func (b *Body) nextChunk() error {
 		return b.fail(errMalformedChunk)
 	}
 	line = line[:len(line)-2]
-	if i := indexByte(line, ';'); i >= 0 {
+	if i := bytes.IndexByte(line, ';'); i >= 0 {
 		line = line[:i]
 	}
 	for len(line) > 0 && (line[len(line)-1] == ' ' || line[len(line)-1] == '\t') {
@@ -199,15 +200,6 @@ func (b *Body) nextChunk() error {
 		return b.readTrailer()
 	}
 	return nil
-}
-
-func indexByte(b []byte, c byte) int {
-	for i, x := range b {
-		if x == c {
-			return i
-		}
-	}
-	return -1
 }
 
 // readTrailer reads the fields after the last chunk up to the blank line.

@@ -40,7 +40,7 @@ type Config struct {
 	// DefaultIdleTimeout (90s); negative means never.
 	IdleTimeout time.Duration
 	// ResponseHeaderTimeout bounds the wait for a response head after the
-	// request is written (RoundTrip; Exchange callers read it with
+	// request is written (RoundTrip; callers that read heads themselves ask
 	// Client.ResponseHeaderTimeout); 0 means no bound.
 	ResponseHeaderTimeout time.Duration
 	// MaxResponseHeaderBytes caps a response head; 0 means
