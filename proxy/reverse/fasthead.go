@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 
+	"golang.org/x/net/http/httpguts"
+
 	"github.com/proxylab/proxylab/proxy/upstream"
 )
 
@@ -55,11 +57,22 @@ func (st *state) forwardFields(in *http.Request, f *[numFields]upstream.Field, p
 	f[fieldVia] = upstream.Field{}
 	if st.via != "" {
 		hop := st.viaHop(in.ProtoMajor, in.ProtoMinor)
-		if prior := in.Header["Via"]; len(prior) > 0 {
+		if prior := priorVia(in.Header); len(prior) > 0 {
 			hop = strings.Join(prior, ", ") + ", " + hop
 		}
 		f[fieldVia] = upstream.Field{Name: "Via", Value: hop}
 	}
+}
+
+// priorVia is the client's Via, or none when its Connection field lists
+// Via: a hop-by-hop field is not passed on, as on httputil's path, where
+// rewrite adds this hop to the outbound header those are stripped from.
+func priorVia(h http.Header) []string {
+	v := h["Via"]
+	if len(v) > 0 && len(h["Connection"]) > 0 && httpguts.HeaderValuesContainsToken(h["Connection"], "Via") {
+		return nil
+	}
+	return v
 }
 
 // fwdParts is the most pieces forwardedParts returns.

@@ -104,6 +104,18 @@ var _ = Describe("Proxy", func() {
 		Expect(strings.ToLower(h.Get("Connection"))).NotTo(ContainSubstring("upgrade"))
 	})
 
+	It("should add its hop to a client Via, but not to one the client's Connection field lists", func() {
+		rp := startProxy(onePool(s1.url))
+		code, _, _ := rp.get("/", "Via", "1.0 fred")
+		Expect(code).To(Equal(200))
+		r, _ := s1.lastRequest()
+		Expect(r.Header.Get("Via")).To(Equal("1.0 fred, 1.1 proxylab"))
+		code, _, _ = rp.get("/", "Via", "1.0 fred", "Connection", "Via")
+		Expect(code).To(Equal(200))
+		r, _ = s1.lastRequest()
+		Expect(r.Header.Get("Via")).To(Equal("1.1 proxylab"), "a hop-by-hop Via is not passed on")
+	})
+
 	It("should append to X-Forwarded-For and Forwarded from a trusted peer", func() {
 		cfg := onePool(s1.url)
 		cfg.TrustedProxies = []string{"127.0.0.0/8"}
