@@ -158,6 +158,12 @@ func (f *benchFlags) config(c *cobra.Command) (bench.Config, error) {
 		Backend: f.backend, BackendAddr: f.backendAddr, NoPin: f.noPin, NoTunnel: f.noTunnel,
 		IdleConns: f.idleConns, TunnelStreams: f.streams, Builtins: []string{},
 	}
+	// This program is proxylab: the CONNECT sink runs as its own process
+	// even when no built-in proxy is measured (a sink inside the load
+	// generator's process makes the direct figure several times too high).
+	if exe, err := os.Executable(); err == nil {
+		cfg.Proxylab = exe
+	}
 	if f.duration <= 0 {
 		return cfg, usageErrorf("--duration %s: want a positive duration such as 5s", f.duration)
 	}
