@@ -15,7 +15,7 @@ func (r *runner) result() *Result {
 	for _, t := range r.targets {
 		tr := t.res
 		tr.ReqPerSec, tr.P50, tr.P99 = NewSpread(t.rps), NewSpread(t.p50), NewSpread(t.p99)
-		tr.CPUPerReq, tr.LoadCPU = NewSpread(t.cpu), NewSpread(t.loadCPU)
+		tr.CPUPerReq, tr.LoadCPU, tr.LoadWakeups = NewSpread(t.cpu), NewSpread(t.loadCPU), NewSpread(t.wakeups)
 		tr.OpenP50, tr.OpenP99 = NewSpread(t.open50), NewSpread(t.open99)
 		if len(t.tunnelMBps) > 0 {
 			tr.Tunnel = &Tunnel{MBps: NewSpread(t.tunnelMBps), CPUPerGB: NewSpread(t.tunnelCPUPerGB)}

@@ -38,6 +38,7 @@ func (r *runner) closedRep(ctx context.Context, t *target) error {
 	if t.tree != nil {
 		cpu0, _ = t.tree.cpu()
 	}
+	wake0, wakeErr := r.loadWakeups()
 	self0, wall0 := selfCPU(), time.Now()
 	st, err := r.closed(ctx, t, r.cfg.Duration)
 	if err != nil {
@@ -54,6 +55,9 @@ func (r *runner) closedRep(ctx context.Context, t *target) error {
 	t.rps = append(t.rps, float64(st.Successes)/secs)
 	t.p50 = append(t.p50, us(st.Raw.P50))
 	t.p99 = append(t.p99, us(st.Raw.P99))
+	if wake1, err := r.loadWakeups(); wakeErr == nil && err == nil && st.Requests > 0 {
+		t.wakeups = append(t.wakeups, float64(wake1-wake0)/float64(st.Requests))
+	}
 	if t.tree != nil && st.Requests > 0 {
 		cpu1, err := t.tree.cpu()
 		if err != nil {
@@ -62,6 +66,16 @@ func (r *runner) closedRep(ctx context.Context, t *target) error {
 		t.cpu = append(t.cpu, us(cpu1-cpu0)/float64(st.Requests))
 	}
 	return nil
+}
+
+// loadWakeups reads the wake-up interrupts the load core has received; an
+// error when the run is not pinned (the figure says nothing then) or
+// /proc/interrupts cannot be read.
+func (r *runner) loadWakeups() (int64, error) {
+	if r.pin == nil || !r.pin.on {
+		return 0, errNotPinned
+	}
+	return readWakeups(loadCore)
 }
 
 // openRate is Config.Rate, or DefaultRateShare of the slowest target's

@@ -84,6 +84,13 @@ type TargetResult struct {
 	// backend) used during the closed loop; near 1 with pinning means the
 	// load core was the bottleneck, so compare CPUPerReq rather than req/s.
 	LoadCPU Spread `json:"load_cpu_share"`
+	// LoadWakeups is how many wake-up interrupts (rescheduling and
+	// function-call, /proc/interrupts) the load core received per request
+	// during the closed loop; empty when not pinned. Near 0: the load core
+	// never waited for the proxy. Near 1 or more: it often sat idle waiting
+	// for the proxy, and the proxy's every write paid for waking it — on a
+	// virtual machine that alone can add a third to its CPU per request.
+	LoadWakeups Spread `json:"load_wakeups_per_req"`
 	// PeakRSS is the proxy tree's VmHWM in bytes after the load runs, before
 	// the idle-connection figure; 0 when PID is 0.
 	PeakRSS int64 `json:"peak_rss_bytes,omitempty"`

@@ -22,9 +22,9 @@ type target struct {
 	doer      *loadgen.HTTPDoer
 	proxyAddr string // a forward proxy's host:port, for CONNECT; "" otherwise
 
-	rps, p50, p99, cpu, loadCPU []float64
-	open50, open99              []float64
-	tunnelMBps, tunnelCPUPerGB  []float64
+	rps, p50, p99, cpu, loadCPU, wakeups []float64
+	open50, open99                       []float64
+	tunnelMBps, tunnelCPUPerGB           []float64
 }
 
 // connectAddr is where the target's client connections go: the proxy, or

@@ -23,11 +23,11 @@ func (r *Result) WriteText(w io.Writer) error {
 		s.Backend, s.BackendAddr, s.Body, s.Connections, s.Reps, s.Duration, s.Warmup)
 
 	tw := tabwriter.NewWriter(ew, 2, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "target\tkind\treq/s\t×direct\tp50 µs\tp99 µs\tCPU µs/req\tpeak RSS MB\tload core\terrors\t")
+	fmt.Fprintln(tw, "target\tkind\treq/s\t×direct\tp50 µs\tp99 µs\tCPU µs/req\tpeak RSS MB\tload core\twake-ups/req\terrors\t")
 	for _, t := range r.Targets {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n", t.Name, kindLabel(t), t.ReqPerSec.Format("%.0f"),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n", t.Name, kindLabel(t), t.ReqPerSec.Format("%.0f"),
 			times(t.VsDirect), t.P50.Format("%.0f"), t.P99.Format("%.0f"), t.CPUPerReq.Format("%.1f"), mb(t.PeakRSS),
-			percent(t.LoadCPU.Median, t.LoadCPU.Measured()), t.Errors)
+			percent(t.LoadCPU.Median, t.LoadCPU.Measured()), t.LoadWakeups.Format("%.2f"), t.Errors)
 	}
 	_ = tw.Flush()
 
