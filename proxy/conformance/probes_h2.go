@@ -20,28 +20,16 @@ type h2Field struct{ name, value string }
 // reads frames until the stream ends: its :status, or the stream or
 // connection error the proxy answered with instead.
 func (s *Session) h2Request(ctx context.Context, fields []h2Field) (*Observation, error) {
-	c, err := s.Dial(ctx)
+	fr, done, closed, err := s.h2Conn(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer c.Close()
-	stop := context.AfterFunc(ctx, func() { c.Close() })
-	defer stop()
-	c.SetDeadline(time.Now().Add(s.cfg.Timeout))
-	if _, err := io.WriteString(c, http2.ClientPreface); err != nil {
+	defer done()
+	if closed {
 		return &Observation{Closed: true}, nil
 	}
-	fr := http2.NewFramer(c, c)
 	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
-	if err := fr.WriteSettings(); err != nil {
-		return &Observation{Closed: true}, nil
-	}
-	var block bytes.Buffer
-	enc := hpack.NewEncoder(&block)
-	for _, f := range fields {
-		enc.WriteField(hpack.HeaderField{Name: f.name, Value: f.value})
-	}
-	if err := fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block.Bytes(),
+	if err := fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: newH2Block().encode(fields),
 		EndStream: true, EndHeaders: true}); err != nil {
 		return &Observation{Closed: true}, nil
 	}
@@ -119,18 +107,44 @@ func probeH2BadPath(ctx context.Context, s *Session) (*Observation, error) {
 		{":path", "c/" + s.c.ID + "/no-slash"}})
 }
 
-// h2Conn opens a prior-knowledge HTTP/2 connection and sends SETTINGS.
-func (s *Session) h2Conn(ctx context.Context) (*http2.Framer, func(), error) {
+// h2Conn opens a prior-knowledge HTTP/2 connection and sends the client
+// preface and SETTINGS; closed says the proxy closed the connection before
+// they were written. done closes it.
+func (s *Session) h2Conn(ctx context.Context) (fr *http2.Framer, done func(), closed bool, err error) {
 	c, err := s.Dial(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	stop := context.AfterFunc(ctx, func() { c.Close() })
+	done = func() { stop(); c.Close() }
 	c.SetDeadline(time.Now().Add(s.cfg.Timeout))
-	io.WriteString(c, http2.ClientPreface)
-	fr := http2.NewFramer(c, c)
-	fr.WriteSettings()
-	return fr, func() { stop(); c.Close() }, nil
+	fr = http2.NewFramer(c, c)
+	if _, err := io.WriteString(c, http2.ClientPreface); err != nil {
+		return fr, done, true, nil
+	}
+	return fr, done, fr.WriteSettings() != nil, nil
+}
+
+// h2Block encodes header blocks; one per connection keeps HPACK's dynamic
+// table in step with the peer's.
+type h2Block struct {
+	buf bytes.Buffer
+	enc *hpack.Encoder
+}
+
+func newH2Block() *h2Block {
+	b := &h2Block{}
+	b.enc = hpack.NewEncoder(&b.buf)
+	return b
+}
+
+// encode returns the block of fields; it stays valid until the next call.
+func (b *h2Block) encode(fields []h2Field) []byte {
+	b.buf.Reset()
+	for _, f := range fields {
+		b.enc.WriteField(hpack.HeaderField{Name: f.name, Value: f.value})
+	}
+	return b.buf.Bytes()
 }
 
 // afterwards checks the proxy still serves a plain HTTP/1.1 request.
@@ -147,25 +161,22 @@ func (s *Session) afterwards(ctx context.Context, o *Observation) (*Observation,
 const floodStreams = 1000
 
 func probeH2RapidReset(ctx context.Context, s *Session) (*Observation, error) {
-	fr, done, err := s.h2Conn(ctx)
+	fr, done, _, err := s.h2Conn(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var block bytes.Buffer
-	enc := hpack.NewEncoder(&block)
+	fields := s.h2Base()
+	for i := range fields {
+		if fields[i].name == ":path" {
+			fields[i].value += "?do=" + DoSleep + "&for=100ms"
+		}
+	}
+	block := newH2Block()
 	o := &Observation{}
 	sent := 0
 	for i := range floodStreams {
-		block.Reset()
-		for _, f := range s.h2Base() {
-			v := f.value
-			if f.name == ":path" {
-				v += "?do=" + DoSleep + "&for=100ms"
-			}
-			enc.WriteField(hpack.HeaderField{Name: f.name, Value: v})
-		}
 		id := uint32(2*i + 1)
-		if fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: block.Bytes(), EndStream: true,
+		if fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: block.encode(fields), EndStream: true,
 			EndHeaders: true}) != nil || fr.WriteRSTStream(id, http2.ErrCodeCancel) != nil {
 			break
 		}
@@ -177,18 +188,13 @@ func probeH2RapidReset(ctx context.Context, s *Session) (*Observation, error) {
 }
 
 func probeH2Continuation(ctx context.Context, s *Session) (*Observation, error) {
-	fr, done, err := s.h2Conn(ctx)
+	fr, done, _, err := s.h2Conn(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	var block bytes.Buffer
-	enc := hpack.NewEncoder(&block)
-	for _, f := range s.h2Base() {
-		enc.WriteField(hpack.HeaderField{Name: f.name, Value: f.value})
-	}
 	o := &Observation{}
-	if fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block.Bytes(), EndStream: true}) != nil {
+	if fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: newH2Block().encode(s.h2Base()), EndStream: true}) != nil {
 		o.Closed = true
 		return s.afterwards(ctx, o)
 	}
