@@ -17,6 +17,7 @@ func (e *engine) report() *Report {
 		}
 		dst.merge(c)
 	}
+	e.rec.totalMu.Lock()
 	for i := range e.rec.shards {
 		s := &e.rec.shards[i]
 		s.mu.Lock()
@@ -35,6 +36,7 @@ func (e *engine) report() *Report {
 		}
 		s.mu.Unlock()
 	}
+	e.rec.totalMu.Unlock()
 
 	r := &Report{
 		Schema:   ReportSchema,

@@ -85,8 +85,8 @@ func (e *engine) tick(from, to time.Time, cur int, hlog *hdr.HistogramLogWriter)
 		Requests: all.requests,
 		RPS:      float64(all.requests) / secs,
 		Failures: all.requests - all.successes,
-		P50:      time.Duration(all.corrected.ValueAtPercentile(50)),
-		P99:      time.Duration(all.corrected.ValueAtPercentile(99)),
+		P50:      time.Duration(all.corrected.packed.ValueAtPercentile(50)),
+		P99:      time.Duration(all.corrected.packed.ValueAtPercentile(99)),
 	}
 	if cur >= 0 {
 		pt.Phase = e.plan.Phases[cur].Name
@@ -99,8 +99,8 @@ func (e *engine) tick(from, to time.Time, cur int, hlog *hdr.HistogramLogWriter)
 				Requests: c.requests,
 				RPS:      float64(c.requests) / secs,
 				Failures: c.requests - c.successes,
-				P50:      time.Duration(c.corrected.ValueAtPercentile(50)),
-				P99:      time.Duration(c.corrected.ValueAtPercentile(99)),
+				P50:      time.Duration(c.corrected.packed.ValueAtPercentile(50)),
+				P99:      time.Duration(c.corrected.packed.ValueAtPercentile(99)),
 			}
 		}
 	}
@@ -144,7 +144,7 @@ func (e *engine) logInterval(w *hdr.HistogramLogWriter, c *cell, from, to time.T
 	for _, h := range []struct {
 		tag string
 		h   *hdr.PackedHistogram
-	}{{"corrected", c.corrected}, {"raw", c.raw}} {
+	}{{"corrected", c.corrected.packed}, {"raw", c.raw.packed}} {
 		h.h.SetTag(h.tag)
 		h.h.SetStartTimeMs(from.UnixMilli())
 		h.h.SetEndTimeMs(to.UnixMilli())

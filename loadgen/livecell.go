@@ -1,30 +1,24 @@
 package loadgen
 
-import (
-	"maps"
-
-	hdr "github.com/HdrHistogram/hdrhistogram-go"
-)
+import hdr "github.com/HdrHistogram/hdrhistogram-go"
 
 // maxDenseCells bounds the live cells with dense histograms in a run. A
 // dense histogram records in a few nanoseconds (an array increment) where a
 // packed one takes a binary search and sometimes a shift (~100ns), but it
 // holds every bucket: about 200 KB for the default range, so two per cell
-// and at most this many cells (≈6 MB); the cells past it record packed.
+// and at most this many cells (≈6 MB), plus the harvest's spare pairs, as
+// many as one shard has dense cells (the same again at worst); the cells
+// past it record packed.
 const maxDenseCells = 16
 
-// liveCell accumulates one shard's results for one tag combination since
-// the last harvest. Requests record here only (one histogram pair); each
-// harvest takes its figures into the shard's cumulative cell and the series
-// point.
-type liveCell struct {
-	requests, successes int64
-	bytes               int64
-	errors              map[string]int64
-	corrected, raw      hist
-}
+// A live cell is the cell of one shard's entry that requests record into
+// (one histogram pair) since the last harvest; it may hold dense
+// histograms. Each harvest swaps it for an empty one under the shard lock
+// and then, outside the lock, settles what it held into a packed cell for
+// the shard's cumulative cell and the series point.
 
-// hist is a latency histogram, dense or packed.
+// hist is a latency histogram, dense or packed. Only live cells hold dense
+// ones.
 type hist struct {
 	dense  *hdr.Histogram
 	packed *hdr.PackedHistogram
@@ -45,72 +39,45 @@ func (h *hist) record(v int64) {
 	_ = h.packed.RecordValue(v)
 }
 
-// mergeInto adds h's counts to dst.
-func (h *hist) mergeInto(dst *hdr.PackedHistogram) {
-	if h.dense != nil {
-		dst.MergeFrom(h.dense)
+// add adds from's counts to h, which is packed.
+func (h *hist) add(from *hist) {
+	if from.dense != nil {
+		h.packed.MergeFrom(from.dense)
 		return
 	}
-	dst.Merge(h.packed)
+	h.packed.Merge(from.packed)
 }
 
-// take returns h's counts as a packed histogram and empties h. Merging that
-// into the cumulative histograms is a linear merge of two sorted packed
-// histograms, where merging a dense one would search every bucket.
-func (h *hist) take(highest int64) *hdr.PackedHistogram {
-	p := h.packed
-	if h.dense != nil {
-		p = hdr.NewPacked(histLowest, highest, histDigits)
-		p.MergeFrom(h.dense) // buckets in ascending order: appended
-		h.dense.Reset()
-	} else {
-		h.packed = hdr.NewPacked(histLowest, highest, histDigits)
+// settle turns a dense h into a packed one, emptying the dense histogram,
+// and returns that (now empty) dense histogram; a packed h stays as it is.
+// Merging the packed form into the cumulative histograms is a linear merge
+// of two sorted packed histograms, where merging a dense one would search
+// every bucket.
+func (h *hist) settle(highest int64) *hdr.Histogram {
+	d := h.dense
+	if d == nil {
+		return nil
 	}
-	return p
+	h.packed = hdr.NewPacked(histLowest, highest, histDigits)
+	h.packed.MergeFrom(d) // buckets in ascending order: appended
+	h.dense = nil
+	d.Reset()
+	return d
 }
 
-func (l *liveCell) add(res *Result, corrected, raw int64, highest int64) {
-	l.requests++
+// add records one result in a live cell.
+func (c *cell) add(res *Result, corrected, raw int64, highest int64) {
+	c.requests++
 	if res.Success() {
-		l.successes++
+		c.successes++
 	}
 	if res.Err != "" {
-		if l.errors == nil {
-			l.errors = map[string]int64{}
-		}
-		l.errors[res.Err]++
-	}
-	l.bytes += res.Bytes
-	l.corrected.record(clamp(corrected, histLowest, highest))
-	l.raw.record(clamp(raw, histLowest, highest))
-}
-
-// mergeInto adds l's figures to c.
-func (l *liveCell) mergeInto(c *cell) {
-	c.requests += l.requests
-	c.successes += l.successes
-	c.bytes += l.bytes
-	for k, n := range l.errors {
 		if c.errors == nil {
 			c.errors = map[string]int64{}
 		}
-		c.errors[k] += n
+		c.errors[res.Err]++
 	}
-	l.corrected.mergeInto(c.corrected)
-	l.raw.mergeInto(c.raw)
-}
-
-// take returns l's figures as a cell and empties l.
-func (l *liveCell) take(highest int64) *cell {
-	c := &cell{
-		requests: l.requests, successes: l.successes, bytes: l.bytes,
-		corrected: l.corrected.take(highest),
-		raw:       l.raw.take(highest),
-	}
-	if len(l.errors) > 0 {
-		c.errors = maps.Clone(l.errors)
-		clear(l.errors)
-	}
-	l.requests, l.successes, l.bytes = 0, 0, 0
-	return c
+	c.bytes += res.Bytes
+	c.corrected.record(clamp(corrected, histLowest, highest))
+	c.raw.record(clamp(raw, histLowest, highest))
 }

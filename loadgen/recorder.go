@@ -26,6 +26,15 @@ type recorder struct {
 	shards  []shard
 	highest int64
 	dense   atomic.Int32 // live cells given dense histograms so far
+
+	// totalMu guards every entry's total and spares; it is taken before a
+	// shard's mu. harvest holds it throughout, so collect never sees
+	// figures a harvest has taken out of a live cell but not yet added to
+	// the total.
+	totalMu sync.Mutex
+	// spares are emptied dense pairs for the next swaps: as many as one
+	// shard had busy dense cells at once, maxDenseCells at most.
+	spares [][2]*hdr.Histogram
 }
 
 type shard struct {
@@ -38,16 +47,18 @@ type shard struct {
 }
 
 // entry is one tag combination of a shard: cumulative up to the last
-// harvest, and live since.
+// harvest (total, guarded by recorder.totalMu), and live since (guarded by
+// the shard's mu).
 type entry struct {
 	total *cell
-	live  liveCell
+	live  cell
+	dense bool // live records into dense histograms; set once
 }
 
 // mergeInto adds all of e's figures so far to dst.
 func (e *entry) mergeInto(dst *cell) {
 	dst.merge(e.total)
-	e.live.mergeInto(dst)
+	dst.merge(&e.live)
 }
 
 type cellKey struct {
@@ -56,12 +67,13 @@ type cellKey struct {
 	class          string
 }
 
-// cell accumulates one set of results.
+// cell accumulates one set of results. Its histograms are packed, but for
+// a live cell's (see livecell.go), which may be dense.
 type cell struct {
 	requests, successes int64
 	bytes               int64
 	errors              map[string]int64
-	corrected, raw      *hdr.PackedHistogram
+	corrected, raw      hist
 }
 
 type phaseCounts struct{ requests, failures int64 }
@@ -77,18 +89,35 @@ func newRecorder(phases int, highest time.Duration) *recorder {
 }
 
 func (r *recorder) newCell() *cell {
-	return &cell{
-		corrected: hdr.NewPacked(histLowest, r.highest, histDigits),
-		raw:       hdr.NewPacked(histLowest, r.highest, histDigits),
-	}
+	return &cell{corrected: newHist(r.highest, false), raw: newHist(r.highest, false)}
 }
 
 func (r *recorder) newEntry() *entry {
 	dense := r.dense.Add(1) <= maxDenseCells
-	return &entry{total: r.newCell(), live: liveCell{
+	return &entry{total: r.newCell(), dense: dense, live: cell{
 		corrected: newHist(r.highest, dense),
 		raw:       newHist(r.highest, dense),
 	}}
+}
+
+// emptyLive returns an empty live cell of the kind asked; a dense one
+// reuses a spare pair when there is one. The caller holds totalMu.
+func (r *recorder) emptyLive(dense bool) cell {
+	if n := len(r.spares); dense && n > 0 {
+		sp := r.spares[n-1]
+		r.spares = r.spares[:n-1]
+		return cell{corrected: hist{dense: sp[0]}, raw: hist{dense: sp[1]}}
+	}
+	return cell{corrected: newHist(r.highest, dense), raw: newHist(r.highest, dense)}
+}
+
+// settle makes c packed; its emptied dense pair, if any, becomes a spare.
+// The caller holds totalMu.
+func (r *recorder) settle(c *cell) {
+	corrected, raw := c.corrected.settle(r.highest), c.raw.settle(r.highest)
+	if corrected != nil {
+		r.spares = append(r.spares, [2]*hdr.Histogram{corrected, raw})
+	}
 }
 
 func clamp(v, lo, hi int64) int64 { return min(max(v, lo), hi) }
@@ -117,25 +146,51 @@ func (r *recorder) record(worker, phase int, res *Result, corrected, raw time.Du
 }
 
 // harvest folds every live cell into its cumulative one and returns what
-// they held (the results since the last harvest), merged per server.
+// they held (the results since the last harvest), merged per server. Under
+// a shard's lock it only lists the busy live cells and swaps them for empty
+// ones made beforehand: turning dense histograms into packed ones and
+// merging happen outside it, so recording never waits for a merge.
 func (r *recorder) harvest() map[string]*cell {
+	r.totalMu.Lock()
+	defer r.totalMu.Unlock()
 	out := map[string]*cell{}
+	type swap struct {
+		server string
+		e      *entry
+		c      cell // the empty cell going in, then the one taken out
+	}
+	var busy []swap
 	for i := range r.shards {
 		s := &r.shards[i]
+		busy = busy[:0]
 		s.mu.Lock()
 		for k, e := range s.entries {
-			if e.live.requests == 0 {
-				continue
-			}
-			c := e.live.take(r.highest)
-			e.total.merge(c)
-			if dst := out[k.server]; dst != nil {
-				dst.merge(c)
-			} else {
-				out[k.server] = c
+			if e.live.requests > 0 {
+				busy = append(busy, swap{server: k.server, e: e})
 			}
 		}
 		s.mu.Unlock()
+		if len(busy) == 0 {
+			continue
+		}
+		for j := range busy {
+			busy[j].c = r.emptyLive(busy[j].e.dense)
+		}
+		s.mu.Lock()
+		for j := range busy {
+			busy[j].c, busy[j].e.live = busy[j].e.live, busy[j].c
+		}
+		s.mu.Unlock()
+		for j := range busy {
+			c := busy[j].c // busy is reused: out keeps a copy
+			r.settle(&c)
+			busy[j].e.total.merge(&c)
+			if dst := out[busy[j].server]; dst != nil {
+				dst.merge(&c)
+			} else {
+				out[busy[j].server] = &c
+			}
+		}
 	}
 	return out
 }
@@ -156,6 +211,8 @@ func (r *recorder) phaseCounts(phase int) phaseCounts {
 // collect merges the cumulative cells accepted by keep into one per group,
 // grouped by the key function (e.g. by phase, or by phase and server).
 func (r *recorder) collect(group func(k cellKey) (string, bool)) map[string]*cell {
+	r.totalMu.Lock()
+	defer r.totalMu.Unlock()
 	out := map[string]*cell{}
 	for i := range r.shards {
 		s := &r.shards[i]
@@ -187,8 +244,8 @@ func (c *cell) merge(from *cell) {
 		}
 		c.errors[k] += n
 	}
-	c.corrected.Merge(from.corrected)
-	c.raw.Merge(from.raw)
+	c.corrected.add(&from.corrected)
+	c.raw.add(&from.raw)
 }
 
 // stats summarises a cell (schedule figures are added by the caller).
@@ -199,8 +256,8 @@ func (c *cell) stats(d time.Duration) Stats {
 		Successes: c.successes,
 		Failures:  c.requests - c.successes,
 		Bytes:     c.bytes,
-		Corrected: summarize(c.corrected),
-		Raw:       summarize(c.raw),
+		Corrected: summarize(c.corrected.packed),
+		Raw:       summarize(c.raw.packed),
 	}
 	if len(c.errors) > 0 {
 		st.Errors = make(map[string]int64, len(c.errors))

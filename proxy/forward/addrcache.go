@@ -11,41 +11,40 @@ const maxAddrStrings = 4096
 
 // addrStrings caches the "ip:port" form of vetted addresses: the upstream
 // connection pools are keyed by that string, and a proxy talks to far fewer
-// addresses than it serves requests. Readers load a map that is never
-// written again (copy on write), so a lookup takes no lock.
+// addresses than it serves requests. A hit is a sync.Map load and takes no
+// lock; a miss stores one entry without copying the others.
 type addrStrings struct {
-	m  atomic.Pointer[map[netip.AddrPort]string]
-	mu sync.Mutex // serialises writers
+	m sync.Map // netip.AddrPort -> string
+	// n counts the slots taken in m. A writer reserves its slot before it
+	// stores, so m never holds more than maxAddrStrings entries.
+	n atomic.Int64
 }
 
 // get returns ap.String(), from the cache when it can.
 func (c *addrStrings) get(ap netip.AddrPort) string {
-	if m := c.m.Load(); m != nil {
-		if s, ok := (*m)[ap]; ok {
-			return s
-		}
+	if s, ok := c.m.Load(ap); ok {
+		return s.(string)
 	}
 	s := ap.String()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	old := c.m.Load()
-	if old != nil && len(*old) >= maxAddrStrings {
+	if !c.reserve() {
 		return s
 	}
-	next := make(map[netip.AddrPort]string, 1+lenOf(old))
-	if old != nil {
-		for k, v := range *old {
-			next[k] = v
-		}
+	if prev, loaded := c.m.LoadOrStore(ap, s); loaded {
+		c.n.Add(-1) // another writer stored ap first: give the slot back
+		return prev.(string)
 	}
-	next[ap] = s
-	c.m.Store(&next)
 	return s
 }
 
-func lenOf(m *map[netip.AddrPort]string) int {
-	if m == nil {
-		return 0
+// reserve takes one of the maxAddrStrings slots, or reports that all are taken.
+func (c *addrStrings) reserve() bool {
+	for {
+		n := c.n.Load()
+		if n >= maxAddrStrings {
+			return false
+		}
+		if c.n.CompareAndSwap(n, n+1) {
+			return true
+		}
 	}
-	return len(*m)
 }

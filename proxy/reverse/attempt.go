@@ -32,8 +32,8 @@ type reqState struct {
 
 	// The direct path's per-request state (fast.go), kept here so that it
 	// costs no allocation.
-	fields    [numFields]upstream.Field // X-Forwarded-*, Forwarded, Via
-	fwdParts  [fwdParts]string          // the pieces of Forwarded
+	fields    [numFields]upstream.Field // X-Forwarded-*, Forwarded, Via (rewrite's too)
+	fwdParts  [fwdParts]string          // the pieces of Forwarded (rewrite's too)
 	rh        upstream.ResponseHead
 	ubody     upstream.Body
 	fw        flushWriter

@@ -53,12 +53,7 @@ func (p *Proxy) fastOK(pl *pool, r *http.Request, rs *reqState) bool {
 	if _, ok := h["Expect"]; ok {
 		return false
 	}
-	for _, s := range pl.list() {
-		if s.h2c || s.target.Scheme != "http" {
-			return false
-		}
-	}
-	return true
+	return pl.plainHTTP()
 }
 
 // serveFast runs the attempts of r on the direct path and writes the

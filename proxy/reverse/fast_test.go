@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httptrace"
 	"net/textproto"
+	"os"
 	"strings"
 	"time"
 
@@ -103,6 +105,37 @@ var _ = Describe("The direct path", func() {
 		Entry("token host", "example.test", "for=127.0.0.1;host=example.test;proto=http"),
 		// A port's colon is not a token character: the host is quoted.
 		Entry("host with port", "example.test:8080", `for=127.0.0.1;host="example.test:8080";proto=http`),
+	)
+
+	DescribeTable("should leave the direct path while the pool holds a server it cannot serve, and take it again once that server is gone",
+		func(scheme string) {
+			if os.Getenv("PROXYLAB_STD_TRANSPORT") != "" {
+				Skip("the direct path is off")
+			}
+			s1 := startUpstream("server1")
+			rp := startProxy(onePool(s1.url))
+			direct := func() bool {
+				GinkgoHelper()
+				code, body, _ := rp.get("/")
+				Expect(code).To(Equal(200))
+				Expect(body).To(Equal("server1"))
+				return reverse.TakesDirectPath(rp.Proxy, httptest.NewRequest("GET", "/", nil))
+			}
+			Expect(direct()).To(BeTrue(), "a pool of plain http servers")
+
+			// The added server is drained at once, so every request still goes to s1.
+			other := scheme + strings.TrimPrefix(deadURL(), "http://")
+			Expect(rp.AddServer("web", reverse.ServerConfig{Name: "other", URL: other})).To(Succeed())
+			Expect(rp.DrainServer("web", "other")).To(Succeed())
+			Expect(direct()).To(BeFalse(), "with a %s server in the pool", scheme)
+
+			Expect(rp.RemoveServer("web", "other")).To(Succeed())
+			Expect(direct()).To(BeTrue(), "plain http again once that server is gone")
+		},
+		// h2c needs HTTP/2 framing, which the direct path does not speak.
+		Entry("h2c", "h2c://"),
+		// TLS upstreams go through http.Transport's TLS client.
+		Entry("https", "https://"),
 	)
 
 	It("should forward a POST body and its length", func() {

@@ -8,14 +8,19 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/net/http/httpguts"
+
 	"github.com/proxylab/proxylab/proxy"
+	"github.com/proxylab/proxylab/proxy/upstream"
 )
 
-// rewrite sets the outbound request's headers: hop-by-hop and h2c upgrade
-// headers are already gone or go here, X-Forwarded-* and Forwarded are set
-// (replaced for untrusted peers, appended for trusted ones), Via is added.
-// The upstream address is set per attempt by the round tripper.
-func (st *state) rewrite(pr *httputil.ProxyRequest) {
+// rewrite sets the outbound request's headers on httputil's path:
+// hop-by-hop and h2c upgrade headers are already gone or go here, and the
+// forwarding fields are those forwardFields computes for the direct path.
+// f and parts hold the fields while they are set (the request's reqState
+// has room for them). The upstream address is set per attempt by the round
+// tripper.
+func (st *state) rewrite(pr *httputil.ProxyRequest, f *[numFields]upstream.Field, parts *[fwdParts]string) {
 	in, out := pr.In, pr.Out
 	out.Host = in.Host
 	out.URL.Scheme = "http"
@@ -24,6 +29,36 @@ func (st *state) rewrite(pr *httputil.ProxyRequest) {
 	delete(out.Header, "Http2-Settings")
 	delete(out.Header, "Proxy-Connection")
 
+	st.forwardFields(in, f, parts)
+	h := out.Header
+	// One backing array for the values: one allocation, not one per field.
+	vals := make([]string, numFields)
+	for i := range f {
+		if f[i].Name == "" {
+			continue // Via is off: the client's Via passes unchanged
+		}
+		vals[i] = fieldValue(f[i])
+		h[f[i].Name] = vals[i : i+1 : i+1]
+	}
+}
+
+// Indexes of the fields forwardFields fills.
+const (
+	fieldXFF = iota
+	fieldXFHost
+	fieldXFProto
+	fieldForwarded
+	fieldVia
+	numFields
+)
+
+// forwardFields computes the X-Forwarded-*, Forwarded and Via fields of the
+// outbound request into f, for both paths (serveFast writes them as they
+// are, rewrite sets them on httputil's outbound header): client values are
+// replaced for untrusted peers and appended to for trusted ones; Via gets
+// this proxy's hop unless Via is off (f[fieldVia] stays empty then, and the
+// client's Via passes unchanged).
+func (st *state) forwardFields(in *http.Request, f *[numFields]upstream.Field, parts *[fwdParts]string) {
 	peer, _, err := net.SplitHostPort(in.RemoteAddr)
 	if err != nil {
 		peer = in.RemoteAddr
@@ -32,40 +67,87 @@ func (st *state) rewrite(pr *httputil.ProxyRequest) {
 	if in.TLS != nil {
 		proto = "https"
 	}
-	h := out.Header
-	// One backing array for the five values: one allocation, not five.
-	vals := make([]string, 5)
-	set := func(i int, name, v string) {
-		vals[i] = v
-		h[name] = vals[i : i+1 : i+1]
-	}
+	f[fieldXFF] = upstream.Field{Name: "X-Forwarded-For", Value: peer}
+	f[fieldXFHost] = upstream.Field{Name: "X-Forwarded-Host", Value: in.Host}
+	f[fieldXFProto] = upstream.Field{Name: "X-Forwarded-Proto", Value: proto}
+	// This hop's Forwarded element, written in pieces: no string is built.
+	f[fieldForwarded] = upstream.Field{Name: "Forwarded", Value: "for=", More: forwardedParts(peer, in.Host, proto, parts)}
 	if st.trusted(peer) {
-		// ReverseProxy removed X-Forwarded-*; a trusted peer's values stay.
-		xff := peer
+		// A trusted peer's values stay: this hop is appended to them.
 		if prior := in.Header["X-Forwarded-For"]; len(prior) > 0 {
-			xff = strings.Join(prior, ", ") + ", " + peer
+			f[fieldXFF].Value = strings.Join(prior, ", ") + ", " + peer
 		}
-		set(0, "X-Forwarded-For", xff)
-		set(1, "X-Forwarded-Host", firstOr(in.Header, "X-Forwarded-Host", in.Host))
-		set(2, "X-Forwarded-Proto", firstOr(in.Header, "X-Forwarded-Proto", proto))
-		fwd := forwardedElement(peer, in.Host, proto)
+		f[fieldXFHost].Value = firstOr(in.Header, "X-Forwarded-Host", in.Host)
+		f[fieldXFProto].Value = firstOr(in.Header, "X-Forwarded-Proto", proto)
 		if prior := in.Header["Forwarded"]; len(prior) > 0 {
-			fwd = strings.Join(prior, ", ") + ", " + fwd
+			f[fieldForwarded].Value = strings.Join(prior, ", ") + ", for="
 		}
-		set(3, "Forwarded", fwd)
-	} else {
-		set(0, "X-Forwarded-For", peer)
-		set(1, "X-Forwarded-Host", in.Host)
-		set(2, "X-Forwarded-Proto", proto)
-		set(3, "Forwarded", forwardedElement(peer, in.Host, proto))
 	}
+	f[fieldVia] = upstream.Field{}
 	if st.via != "" {
-		if prior := in.Header["Via"]; len(prior) > 0 {
-			proxy.AddVia(h, in.Proto, st.via)
+		hop := st.viaHop(in.ProtoMajor, in.ProtoMinor)
+		if prior := priorVia(in.Header); len(prior) > 0 {
+			hop = strings.Join(prior, ", ") + ", " + hop
+		}
+		f[fieldVia] = upstream.Field{Name: "Via", Value: hop}
+	}
+}
+
+// priorVia is the client's Via, or none when its Connection field lists
+// Via: a hop-by-hop field is not passed on, as on httputil's path, where
+// rewrite adds this hop to the outbound header those are stripped from.
+func priorVia(h http.Header) []string {
+	v := h["Via"]
+	if len(v) > 0 && len(h["Connection"]) > 0 && httpguts.HeaderValuesContainsToken(h["Connection"], "Via") {
+		return nil
+	}
+	return v
+}
+
+// fwdParts is the most pieces forwardedParts returns.
+const fwdParts = 7
+
+// forwardedParts is one RFC 7239 element after its "for=", as pieces kept
+// in parts; hosts that need quoting are rare and built as one string.
+func forwardedParts(peer, host, proto string, parts *[fwdParts]string) []string {
+	n := 0
+	if strings.Contains(peer, ":") {
+		parts[n], parts[n+1], parts[n+2] = `"[`, peer, `]"`
+		n += 3
+	} else {
+		parts[n] = peer
+		n++
+	}
+	if host != "" {
+		if needsQuote(host) {
+			parts[n] = `;host="` + strings.ReplaceAll(host, `"`, ``) + `"`
+			n++
 		} else {
-			set(4, "Via", st.viaHop(in.ProtoMajor, in.ProtoMinor))
+			parts[n], parts[n+1] = ";host=", host
+			n += 2
 		}
 	}
+	parts[n], parts[n+1] = ";proto=", proto
+	n += 2
+	return parts[:n]
+}
+
+// fieldValue is f's value as one string.
+func fieldValue(f upstream.Field) string {
+	if len(f.More) == 0 {
+		return f.Value
+	}
+	n := len(f.Value)
+	for _, p := range f.More {
+		n += len(p)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteString(f.Value)
+	for _, p := range f.More {
+		b.WriteString(p)
+	}
+	return b.String()
 }
 
 // viaHop returns this proxy's Via element for the received protocol, without
@@ -85,29 +167,6 @@ func firstOr(h http.Header, name, def string) string {
 		return v[0]
 	}
 	return def
-}
-
-// forwardedElement renders one RFC 7239 element.
-func forwardedElement(peer, host, proto string) string {
-	var b strings.Builder
-	b.Grow(len(peer) + len(host) + 32)
-	b.WriteString("for=")
-	if strings.Contains(peer, ":") {
-		b.WriteString(`"[` + peer + `]"`)
-	} else {
-		b.WriteString(peer)
-	}
-	if host != "" {
-		b.WriteString(";host=")
-		if needsQuote(host) {
-			b.WriteString(`"` + strings.ReplaceAll(host, `"`, ``) + `"`)
-		} else {
-			b.WriteString(host)
-		}
-	}
-	b.WriteString(";proto=")
-	b.WriteString(proto)
-	return b.String()
 }
 
 func needsQuote(s string) bool {

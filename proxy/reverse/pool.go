@@ -37,8 +37,8 @@ type pool struct {
 	name     string
 	cfg      PoolConfig
 	balancer balance.Balancer
-	servers  atomic.Pointer[[]*server] // replaced whole on add/remove
-	mu       sync.Mutex                // serialises server list changes
+	servers  atomic.Pointer[serverList] // replaced whole on add/remove
+	mu       sync.Mutex                 // serialises server list changes
 
 	retryOn  retryOn
 	live     atomic.Int64 // requests of this pool in flight
@@ -70,6 +70,26 @@ type server struct {
 	mHealthy  prometheus.Gauge
 }
 
+// serverList is one generation of a pool's servers with what every request
+// asks of it, computed once when the list is set.
+type serverList struct {
+	ss []*server
+	// plainHTTP: every server is http:// without h2c, so the direct path
+	// (HTTP/1.1 in clear) can reach whichever one is picked.
+	plainHTTP bool
+}
+
+func newServerList(ss []*server) *serverList {
+	l := &serverList{ss: ss, plainHTTP: true}
+	for _, s := range ss {
+		if s.h2c || s.target.Scheme != "http" {
+			l.plainHTTP = false
+			break
+		}
+	}
+	return l
+}
+
 // retryOn is the parsed RetryConfig.On.
 type retryOn struct {
 	connect, timeout, reset bool
@@ -97,10 +117,19 @@ func parseRetryOn(on []string) retryOn {
 
 // list returns the current servers; never modify the slice.
 func (pl *pool) list() []*server {
-	if s := pl.servers.Load(); s != nil {
-		return *s
+	if l := pl.servers.Load(); l != nil {
+		return l.ss
 	}
 	return nil
+}
+
+// plainHTTP reports whether every current server is plain http (not h2c,
+// not https); true for an empty pool.
+func (pl *pool) plainHTTP() bool {
+	if l := pl.servers.Load(); l != nil {
+		return l.plainHTTP
+	}
+	return true
 }
 
 func (pl *pool) upstreams() []*balance.Upstream {
@@ -131,7 +160,7 @@ func (pl *pool) byUpstream(u *balance.Upstream) *server {
 }
 
 // setServers replaces the list; callers hold pl.mu.
-func (pl *pool) setServers(ss []*server) { pl.servers.Store(&ss) }
+func (pl *pool) setServers(ss []*server) { pl.servers.Store(newServerList(ss)) }
 
 // start launches the pool's health checker, if configured.
 func (pl *pool) start(ctx context.Context) error {

@@ -294,7 +294,7 @@ func (p *Proxy) reject(w http.ResponseWriter, r *http.Request, start time.Time, 
 
 func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	rs := stateFrom(pr.In)
-	rs.st.rewrite(pr)
+	rs.st.rewrite(pr, &rs.fields, &rs.fwdParts)
 }
 
 func (p *Proxy) modifyResponse(resp *http.Response) error {

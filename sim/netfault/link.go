@@ -164,15 +164,15 @@ func (l *Link) Close() error {
 	return nil
 }
 
-// AddToxic adds t, or replaces the toxic of the same name; connections
-// already open pick it up at their next chunk.
+// AddToxic adds t, or replaces the toxic of the same name. It returns once
+// connections already open apply it: a byte written after it returns meets
+// the toxic.
 func (l *Link) AddToxic(t Toxic) error {
 	t = t.normalize()
 	if err := t.Validate(); err != nil {
 		return fmt.Errorf("link %s: %w", l.cfg.Name, err)
 	}
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	i := slices.IndexFunc(l.toxics, func(x Toxic) bool { return x.Name == t.Name })
 	if i >= 0 {
 		l.toxics[i] = t
@@ -180,22 +180,27 @@ func (l *Link) AddToxic(t Toxic) error {
 		l.toxics = append(l.toxics, t)
 	}
 	l.publishLocked(l.st.partitioned)
+	l.mu.Unlock()
+	l.awaitApplied()
 	return nil
 }
 
 // ErrNoToxic is returned by RemoveToxic for a name the link does not have.
 var ErrNoToxic = errors.New("no such toxic")
 
-// RemoveToxic removes the toxic named name.
+// RemoveToxic removes the toxic named name. Like AddToxic, it returns once
+// connections already open apply the change.
 func (l *Link) RemoveToxic(name string) error {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	i := slices.IndexFunc(l.toxics, func(x Toxic) bool { return x.Name == name })
 	if i < 0 {
+		l.mu.Unlock()
 		return fmt.Errorf("link %s: remove toxic %q: %w", l.cfg.Name, name, ErrNoToxic)
 	}
 	l.toxics = slices.Delete(l.toxics, i, i+1)
 	l.publishLocked(l.st.partitioned)
+	l.mu.Unlock()
+	l.awaitApplied()
 	return nil
 }
 
@@ -216,20 +221,22 @@ func (l *Link) Partition() {
 		l.publishLocked(true)
 	}
 	l.mu.Unlock()
-	l.awaitPaused()
+	l.awaitApplied()
 }
 
-// awaitPaused waits (at most a second) until no pump is splicing, so that
-// nothing written after Partition returns can still cross: the interruption
-// of a blocked splice is asynchronous.
-func (l *Link) awaitPaused() {
+// awaitApplied waits (at most a second) until every pump that was splicing
+// under an older state has looked at the current one, so that nothing
+// written after a change returns crosses as before it. publishLocked's
+// interruption is not enough: a splice the poller had already woken still
+// reads what the socket holds when it runs.
+func (l *Link) awaitApplied() {
 	deadline := time.Now().Add(time.Second)
 	for {
 		l.mu.Lock()
 		busy := false
 		for c := range l.conns {
 			for _, p := range c.pumps {
-				busy = busy || (p != nil && p.fast)
+				busy = busy || (p != nil && p.fast && p.st != l.st)
 			}
 		}
 		l.mu.Unlock()

@@ -6,7 +6,9 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"slices"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -91,6 +93,51 @@ var _ = Describe("Link", func() {
 		d, err := roundTrip(c, "ping", 2*time.Second)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(d).To(BeNumerically("<", 40*time.Millisecond))
+	})
+
+	It("should delay the very next write after AddToxic returns, even from a splice already woken", func() {
+		// With one P, a pump the poller has already woken cannot run before
+		// this goroutine blocks: a woken splice reads whatever the socket
+		// holds by then, bytes written after AddToxic returned included,
+		// unless AddToxic waits for the pump to look at the new state.
+		DeferCleanup(runtime.GOMAXPROCS, runtime.GOMAXPROCS(1))
+		const latency = 50 * time.Millisecond
+		var got atomic.Int64
+		marks := make(chan time.Time, 1)
+		// The upstream counts the zero bytes it reads and notes when the
+		// first 0xff, the mark, arrives.
+		sink := startUpstream(func(c net.Conn) {
+			buf := make([]byte, 32<<10)
+			for {
+				n, err := c.Read(buf)
+				if slices.Contains(buf[:n], 0xff) {
+					marks <- time.Now()
+					return
+				}
+				got.Add(int64(n))
+				if err != nil {
+					return
+				}
+			}
+		})
+		l := startLink(sink.addr(), 1)
+		c := dial(l)
+		_ = c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+		_, err := c.Write(make([]byte, 1024))
+		Expect(err).NotTo(HaveOccurred())
+		Eventually(got.Load).Should(BeEquivalentTo(1024), "the pump has relayed and waits in its splice")
+
+		_, err = c.Write(make([]byte, 1024))
+		Expect(err).NotTo(HaveOccurred())
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms) // restarting the world polls the network: the pump is woken, not yet run
+		Expect(l.AddToxic(netfault.Toxic{Name: "lag", Type: netfault.Latency, Direction: netfault.Upstream, Latency: latency})).To(Succeed())
+		wrote := time.Now()
+		_, err = c.Write([]byte{0xff})
+		Expect(err).NotTo(HaveOccurred())
+		var arrived time.Time
+		Eventually(marks).WithTimeout(5 * time.Second).Should(Receive(&arrived))
+		Expect(arrived.Sub(wrote)).To(BeNumerically(">=", latency), "the mark crossed without the latency")
 	})
 
 	It("should add latency with jitter in both directions", func() {

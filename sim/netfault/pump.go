@@ -16,7 +16,8 @@ type pump struct {
 	c        *conn
 	dir      Direction
 	src, dst *net.TCPConn
-	fast     bool // splicing now; guarded by link.mu
+	fast     bool   // splicing now; guarded by link.mu
+	st       *state // the state fast was decided under; guarded by link.mu
 	rng      *rand.Rand
 	limited  map[string]int64 // bytes passed since each limit_data toxic started applying
 	nextSend time.Time        // bandwidth pacing
@@ -60,7 +61,7 @@ func (p *pump) runFast() bool {
 		_ = p.src.SetReadDeadline(time.Time{})
 		st := l.st
 		slow := len(p.c.active(st, p.dir)) > 0
-		p.fast = !slow && !st.partitioned
+		p.fast, p.st = !slow && !st.partitioned, st
 		l.mu.Unlock()
 		if slow {
 			return false
