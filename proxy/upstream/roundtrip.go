@@ -59,9 +59,6 @@ func Idempotent(r *http.Request) bool {
 	return r.Header.Get("Idempotency-Key") != "" || r.Header.Get("X-Idempotency-Key") != ""
 }
 
-// aLongTimeAgo is a deadline in the past: it unblocks reads and writes.
-var aLongTimeAgo = time.Unix(1, 0)
-
 func (h *Client) roundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	if err := ctx.Err(); err != nil {
