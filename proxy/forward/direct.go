@@ -2,16 +2,12 @@ package forward
 
 import (
 	"bufio"
-	"context"
-	"errors"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httputil"
 	"strconv"
 	"time"
 
-	"github.com/proxylab/proxylab/proxy"
 	"github.com/proxylab/proxylab/proxy/upstream"
 )
 
@@ -59,12 +55,12 @@ func (p *Proxy) serveDirect(w http.ResponseWriter, r *http.Request, pol *policy,
 		dst = flushWriter{w: w, rc: http.NewResponseController(w)}
 	}
 	var b upstream.Body
-	b.Reset(c, x.pc, rh)
+	b.Reset(c, x.up.Conn(), rh)
 	if !b.Buffered() {
-		x.hook(r.Context(), x.pc.NetConn()) // an upstream stalling mid-body must not outlive the client
+		x.up.Hook() // an upstream stalling mid-body must not outlive the client
 	}
 	rec.down, err = b.WriteTo(dst)
-	if x.stopHook() && err == nil && b.EOF() {
+	if x.up.Unhook() && err == nil && b.EOF() {
 		_ = b.Close() // read whole: the connection goes back to the pool
 	} else {
 		_ = b.CloseConn()
@@ -92,119 +88,49 @@ type exchange struct {
 	body *countingBody // nil: no body
 	addr string        // the vetted ip:port
 
-	pc   *upstream.Conn
-	stop func() bool // ends the cancellation hook (nil: none); false if it already ran
+	up   upstream.Exchange
 	resp upstream.ResponseHead
 }
 
-// aLongTimeAgo is a deadline in the past: it unblocks reads and writes.
-var aLongTimeAgo = time.Unix(1, 0)
-
-// firstByteWait is how long send waits for the upstream's first response
-// byte before it hooks the client's cancellation to the connection:
-// responses quicker than this never pay for the hook (a context.AfterFunc,
-// five allocations), as in the reverse proxy's direct path.
-const firstByteWait = 20 * time.Millisecond
-
 // send writes head (and the body) on a pooled or new connection and reads
-// the final response head into h (1xx heads are skipped). On error the
-// connection is closed and h is left empty; on success x.pc is the
-// caller's, to be released with x.stopHook. head is not kept in x, which
-// the pool's address makes escape, so that it can stay on the caller's
-// stack.
+// the final response head into h (1xx heads are skipped), by the rules of
+// upstream.Exchange. On error the connection is closed and h is left empty;
+// on success x.up's connection is the caller's, to be released with
+// x.up.Unhook. head is not kept in x, which the pool's address makes
+// escape, so that it can stay on the caller's stack.
 func (x *exchange) send(head *upstream.RequestHead, h http.Header) error {
 	ctx := x.r.Context()
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	probe := x.body != nil || !upstream.Idempotent(x.r)
-	pc, err := x.c.Get(ctx, x.addr, probe)
+	pc, err := x.c.Get(ctx, x.addr, upstream.ProbeFor(upstream.Idempotent(x.r), x.body != nil))
 	if err != nil {
 		return err
 	}
-	x.pc = pc
-	conn := pc.NetConn()
-	fail := func(err error) error {
-		x.stopHook()
-		_ = pc.Close()
-		clear(h)
-		if cerr := ctx.Err(); cerr != nil {
-			return cerr
-		}
-		return err
-	}
-	if x.body != nil {
+	x.up.Begin(ctx, x.c, pc, x.r.Method)
+	if x.body == nil {
+		err = x.up.Send(head, nil)
+	} else {
 		// Writing a body may block on an upstream that does not read it:
 		// the client's leaving must unblock it.
-		x.hook(ctx, conn)
-	}
-	reused := pc.Reused()
-	bw := pc.Writer()
-	err = head.Write(bw)
-	if err == nil && x.body != nil {
-		err = writeBody(bw, x.body, head.ContentLength, x.r.Trailer)
-	}
-	if err == nil {
-		err = bw.Flush()
-	}
-	if err != nil {
-		if reused && x.body == nil && upstream.IsConnGone(err) {
-			err = &upstream.StaleError{Written: false, Err: err}
+		x.up.Hook()
+		bw := pc.Writer()
+		err = head.Write(bw)
+		if err == nil {
+			err = writeBody(bw, x.body, head.ContentLength, x.r.Trailer)
 		}
-		if x.body != nil && x.body.clientErr() == nil && ctx.Err() == nil && x.earlyAnswer(conn, h) {
+		if err == nil {
+			err = bw.Flush()
+		}
+		if err != nil && x.body.clientErr() == nil && ctx.Err() == nil && x.earlyAnswer(h) {
 			return nil
 		}
-		return fail(err)
-	}
-
-	now := time.Now()
-	var limit time.Time
-	if t := x.c.ResponseHeaderTimeout(); t > 0 {
-		limit = now.Add(t)
-	}
-	first := limit
-	// (ctx.Done is not asked: on a server's context it would allocate the
-	// channel; a context that cannot end costs only the short deadline.)
-	if x.stop == nil {
-		if short := now.Add(firstByteWait); first.IsZero() || short.Before(first) {
-			first = short
-		}
-	}
-	if !first.IsZero() {
-		_ = conn.SetReadDeadline(first)
-	}
-	br := pc.Reader()
-	_, err = br.Peek(1)
-	if err != nil && !first.Equal(limit) && proxy.IsTimeout(err) && ctx.Err() == nil {
-		// Slower than firstByteWait: from here the client's leaving must
-		// unblock the read at once.
-		x.hook(ctx, conn)
-		_ = conn.SetReadDeadline(limit) // the zero time: no bound
-		_, err = br.Peek(1)
+		err = x.up.Sent(err)
 	}
 	if err != nil {
-		if reused && upstream.IsConnGone(err) && ctx.Err() == nil {
-			err = &upstream.StaleError{Written: true, Err: err}
-		}
-		return fail(err)
+		return err
 	}
-	opt := upstream.ReadOptions{MaxBytes: x.c.MaxResponseHeaderBytes(), DropHopByHop: true}
-	for {
-		if err := x.resp.Read(br, x.r.Method, h, opt); err != nil {
-			return fail(err)
-		}
-		if x.resp.StatusCode >= 200 {
-			break
-		}
-		if x.resp.StatusCode == http.StatusSwitchingProtocols {
-			return fail(errors.New("upstream switched protocols without an Upgrade request"))
-		}
-		clear(h) // 1xx informational (103 Early Hints): the final response follows
-	}
-	if !first.IsZero() {
-		_ = conn.SetReadDeadline(time.Time{})
-	}
-	return nil
+	return x.up.Await(&x.resp, h, upstream.AwaitOptions{Timeout: x.c.ResponseHeaderTimeout()})
 }
 
 // earlyAnswerWait bounds the wait for an answer the upstream sent before it
@@ -215,51 +141,19 @@ const earlyAnswerWait = 50 * time.Millisecond
 // stopped reading the request body (a 413 or a 401 to an upload), so that
 // the client gets that answer rather than a 502, as from http.Transport. The
 // connection is not reused after it: the request was never sent whole.
-func (x *exchange) earlyAnswer(conn net.Conn, h http.Header) bool {
-	_ = conn.SetReadDeadline(time.Now().Add(earlyAnswerWait))
-	opt := upstream.ReadOptions{MaxBytes: x.c.MaxResponseHeaderBytes(), DropHopByHop: true}
-	for {
-		if err := x.resp.Read(x.pc.Reader(), x.r.Method, h, opt); err != nil || x.resp.StatusCode == http.StatusSwitchingProtocols {
-			clear(h)
-			return false
-		}
-		if x.resp.StatusCode >= 200 {
-			break
-		}
-		clear(h)
+func (x *exchange) earlyAnswer(h http.Header) bool {
+	if x.up.Await(&x.resp, h, upstream.AwaitOptions{Timeout: earlyAnswerWait}) != nil {
+		return false
 	}
-	_ = conn.SetReadDeadline(time.Time{})
 	x.resp.Close = true
 	return true
-}
-
-// hook makes the client's cancellation unblock conn's reads and writes.
-func (x *exchange) hook(ctx context.Context, conn net.Conn) {
-	if x.stop == nil {
-		x.stop = context.AfterFunc(ctx, func() { _ = conn.SetDeadline(aLongTimeAgo) })
-	}
-}
-
-// stopHook removes the cancellation hook; it reports false when the hook
-// already ran (the connection's deadline is spoiled).
-func (x *exchange) stopHook() bool {
-	if x.stop == nil {
-		return true
-	}
-	ok := x.stop()
-	x.stop = nil
-	return ok
 }
 
 // mayResend reports whether a failed send can be tried once more on a new
 // connection: a pooled connection had been closed by the upstream, the
 // request has no body, and it was not written or may be sent twice.
 func (x *exchange) mayResend(err error) bool {
-	var se *upstream.StaleError
-	if x.body != nil || !errors.As(err, &se) {
-		return false
-	}
-	return !se.Written || upstream.Idempotent(x.r)
+	return x.body == nil && upstream.MayResend(err, upstream.Idempotent(x.r))
 }
 
 // proto is the response's protocol as received, for its Via hop.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -37,9 +36,8 @@ type reqState struct {
 	rh        upstream.ResponseHead
 	ubody     upstream.Body
 	fw        flushWriter
-	nc        net.Conn    // the current attempt's connection
-	stop      func() bool // the cancellation hook on nc, if set
-	committed bool        // a 1xx reached the client: no retry
+	x         upstream.Exchange // the current attempt on its connection
+	committed bool              // a 1xx reached the client: no retry
 	cands     []*balance.Upstream
 }
 

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"net/http"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,14 +27,10 @@ import (
 //	                          │            (short deadline first; a context hook only when slow)
 //	                          └─▶ respond: Via, retry record, sticky cookie, copy (flushed for
 //	                                        SSE and unknown lengths), trailers
-
-// firstByteWait is how long an attempt waits for the upstream's first
-// response byte before it hooks the client's cancellation to the
-// connection; responses quicker than this never pay for the hook.
-const firstByteWait = 20 * time.Millisecond
-
-// aLongTimeAgo is a deadline in the past: it unblocks reads and writes.
-var aLongTimeAgo = time.Unix(1, 0)
+//
+// The exchange on the connection (stale pooled connections, the first-byte
+// wait and the late cancellation hook, 1xx responses) is upstream.Exchange,
+// shared with the forward proxy's direct path and upstream.Client.RoundTrip.
 
 // fastOK reports whether r can take the direct path: the fast client is
 // on, every server of the pool is plain HTTP/1.1, the body is in memory (or
@@ -162,9 +156,7 @@ func (p *Proxy) fastAttempt(w http.ResponseWriter, r *http.Request, rs *reqState
 	if rs.body.length > 0 {
 		body = rs.body.buf.Bytes()
 	}
-	// An idempotent request without a body is resent on a dead pooled
-	// connection, so it skips the liveness probe on young connections.
-	probe := !canIdem || len(body) > 0
+	probe := upstream.ProbeFor(canIdem, len(body) > 0)
 	for try := 0; ; try++ {
 		pc := fast.Idle(addr, probe)
 		if pc == nil {
@@ -178,134 +170,56 @@ func (p *Proxy) fastAttempt(w http.ResponseWriter, r *http.Request, rs *reqState
 				return p.attemptFailed(rs, s, ctx, err)
 			}
 		}
-		bw := pc.Writer()
-		err := head.Write(bw)
-		if err == nil && len(body) > 0 {
-			_, err = bw.Write(body)
-		}
+		rs.x.Begin(ctx, fast, pc, r.Method)
+		err := rs.x.Send(&head, body)
 		if err == nil {
-			err = bw.Flush()
-		}
-		if err != nil {
-			pc.Close()
-			if try == 0 && pc.Reused() && upstream.IsConnGone(err) {
-				continue // a stale pooled connection, nothing sent: once more on a new one
+			if err = p.awaitHead(w, rs, start); err == nil {
+				return p.received(rs, s), nil
 			}
-			return p.attemptFailed(rs, s, ctx, err)
 		}
-		kind, err := p.awaitHead(w, r, rs, s, pc, start)
-		if errors.Is(err, upstream.ErrStaleConn) {
-			if try == 0 && canIdem {
-				continue // closed without an answer: an idempotent request goes once more
-			}
-			return p.attemptFailed(rs, s, ctx, err)
-		}
-		return kind, err
-	}
-}
-
-// awaitHead reads the response head of the request just written on pc,
-// passing 1xx responses on. The wait is bounded by the response header and
-// per-try timeouts through the connection's read deadline; the client's
-// cancellation is hooked to the connection only once the upstream has been
-// slower than firstByteWait.
-func (p *Proxy) awaitHead(w http.ResponseWriter, r *http.Request, rs *reqState, s *server, pc *upstream.Conn, start time.Time) (outcome, error) {
-	ctx := r.Context()
-	pl := rs.pool
-	nc := pc.NetConn()
-	rs.nc = nc
-	now := start // taken before the request was written: microseconds earlier
-	var limit, perTryAt time.Time
-	if t := rs.st.cfg.Timeouts.ResponseHeader; t > 0 {
-		limit = now.Add(t)
-	}
-	if t := pl.cfg.Retries.PerTryTimeout; t > 0 {
-		perTryAt = start.Add(t)
-		if limit.IsZero() || perTryAt.Before(limit) {
-			limit = perTryAt
-		} else {
-			perTryAt = time.Time{}
-		}
-	}
-	// (ctx.Done is not asked: on a server's context it would allocate the
-	// channel; a context that cannot end costs only the short deadline.)
-	first := limit
-	if short := now.Add(firstByteWait); first.IsZero() || short.Before(first) {
-		first = short
-	}
-	if !first.IsZero() {
-		nc.SetReadDeadline(first)
-	}
-	fail := func(err error) (outcome, error) {
-		rs.stopHook()
-		pc.Close()
-		if ctx.Err() != nil {
-			return outcomeClient, ctx.Err()
-		}
-		if !perTryAt.IsZero() && proxy.IsTimeout(err) && !time.Now().Before(perTryAt) {
-			err = &proxy.Error{Status: http.StatusGatewayTimeout, Reason: "timeout", Err: errors.Join(context.DeadlineExceeded, err)}
+		if try == 0 && upstream.MayResend(err, canIdem) {
+			continue // a stale pooled connection: once more on a new one
 		}
 		return p.attemptFailed(rs, s, ctx, err)
 	}
-	br := pc.Reader()
-	if br.Buffered() == 0 {
-		// Let the other runnable goroutines go first: by the time this one
-		// reads, the upstream's answer has often arrived, which saves the
-		// read that finds nothing and the park before the real one.
-		runtime.Gosched()
+}
+
+// awaitHead reads the response head of the request just sent into rs.rh
+// and w.Header(), passing 1xx responses on (upstream.Exchange.Await). The
+// wait is bounded by the response header and per-try timeouts, which run
+// from start; a per-try timeout that ends it is a 504.
+func (p *Proxy) awaitHead(w http.ResponseWriter, rs *reqState, start time.Time) error {
+	opt := upstream.AwaitOptions{Start: start, Timeout: rs.st.cfg.Timeouts.ResponseHeader, Informational: w}
+	if t := rs.pool.cfg.Retries.PerTryTimeout; t > 0 {
+		opt.Deadline = start.Add(t)
 	}
-	_, err := br.Peek(1)
-	if err != nil && !first.Equal(limit) && proxy.IsTimeout(err) && ctx.Err() == nil {
-		// Slower than firstByteWait: from here the client's leaving must
-		// unblock the read at once.
-		rs.hook(ctx, nc)
-		nc.SetReadDeadline(limit)
-		_, err = br.Peek(1)
+	err := rs.x.Await(&rs.rh, w.Header(), opt)
+	if rs.x.Informed() {
+		rs.committed = true
 	}
-	if err != nil {
-		if pc.Reused() && upstream.IsConnGone(err) && ctx.Err() == nil {
-			rs.stopHook()
-			pc.Close()
-			return outcomeReset, &upstream.StaleError{Written: true, Err: err}
-		}
-		return fail(err)
+	if err != nil && !opt.Deadline.IsZero() && proxy.IsTimeout(err) && !time.Now().Before(opt.Deadline) &&
+		(opt.Timeout <= 0 || opt.Deadline.Before(start.Add(opt.Timeout))) {
+		err = &proxy.Error{Status: http.StatusGatewayTimeout, Reason: "timeout", Err: errors.Join(context.DeadlineExceeded, err)}
 	}
-	h := w.Header()
-	opt := upstream.ReadOptions{MaxBytes: p.tr.fast.MaxResponseHeaderBytes(), DropHopByHop: true}
-	for {
-		if err := rs.rh.Read(br, r.Method, h, opt); err != nil {
-			return fail(err)
-		}
-		code := rs.rh.StatusCode
-		if code >= 200 {
-			break
-		}
-		if code == http.StatusSwitchingProtocols {
-			return fail(errors.New("upstream switched protocols without an Upgrade request"))
-		}
-		// 1xx informational (103 Early Hints) go to the client as they come;
-		// a 100 Continue answers an Expect this path never sends.
-		if code != http.StatusContinue {
-			w.WriteHeader(code)
-			rs.committed = true
-		}
-		clear(h)
-	}
-	if !first.IsZero() {
-		nc.SetReadDeadline(time.Time{})
-	}
-	rs.ubody.Reset(p.tr.fast, pc, &rs.rh)
+	return err
+}
+
+// received classifies the response head just read: its body goes to
+// rs.ubody, and its status is passed on or retried.
+func (p *Proxy) received(rs *reqState, s *server) outcome {
+	pl := rs.pool
+	rs.ubody.Reset(p.tr.fast, rs.x.Conn(), &rs.rh)
 	code := rs.rh.StatusCode
 	if pl.retryOn.status[code] {
 		pl.observe(s, code < 500)
 		if code >= 500 {
 			s.mErrors.WithLabelValues("status_" + strconv.Itoa(code)).Inc()
 		}
-		return outcomeStatus, nil
+		return outcomeStatus
 	}
 	pl.observe(s, code < 500)
 	rs.server = s
-	return outcomeOK, nil
+	return outcomeOK
 }
 
 // attemptFailed classifies a failed attempt as attempt does.
@@ -327,35 +241,17 @@ func (p *Proxy) attemptFailed(rs *reqState, s *server, ctx context.Context, err 
 	return kind, err
 }
 
-// hook makes the client's cancellation unblock nc's reads and writes.
-func (rs *reqState) hook(ctx context.Context, nc net.Conn) {
-	if rs.stop == nil {
-		rs.stop = context.AfterFunc(ctx, func() { nc.SetDeadline(aLongTimeAgo) })
-	}
-}
-
-// stopHook removes the cancellation hook; it reports false when the hook
-// already ran (the connection's deadline is spoiled).
-func (rs *reqState) stopHook() bool {
-	if rs.stop == nil {
-		return true
-	}
-	ok := rs.stop()
-	rs.stop = nil
-	return ok
-}
-
 // discard drops a response that will be retried: a little of its body is
 // read so the connection can be reused, as drain does.
 func (rs *reqState) discard() {
 	b := &rs.ubody
 	if !b.Buffered() {
-		rs.stopHook()
+		rs.x.Unhook()
 		b.CloseConn()
 		return
 	}
 	_, err := b.WriteTo(io.Discard)
-	if !rs.stopHook() || err != nil {
+	if !rs.x.Unhook() || err != nil {
 		b.CloseConn()
 		return
 	}
@@ -395,7 +291,7 @@ func (p *Proxy) respond(w http.ResponseWriter, r *http.Request, rs *reqState, s 
 	b := &rs.ubody
 	flush := rh.ContentLength < 0 || isEventStream(h)
 	if !b.Buffered() {
-		rs.hook(r.Context(), rs.nc)
+		rs.x.Hook()
 	}
 	w.WriteHeader(rh.StatusCode)
 	fw := &rs.fw
@@ -404,7 +300,7 @@ func (p *Proxy) respond(w http.ResponseWriter, r *http.Request, rs *reqState, s 
 		fw.flush()
 	}
 	_, err := b.WriteTo(fw)
-	if !rs.stopHook() || err != nil {
+	if !rs.x.Unhook() || err != nil {
 		b.CloseConn()
 	} else {
 		b.Close()

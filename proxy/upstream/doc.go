@@ -23,25 +23,33 @@
 //		resp, err := c.RoundTrip(req) // resp.Body.Close() read to EOF pools the connection
 //	}
 //
-// Or, allocation-lean, by writing and reading the heads yourself, as
-// proxy/reverse's fast path does:
+// Or, allocation-lean, through an Exchange that writes the request head
+// and reads the response head on the pooled connection's buffers, as
+// proxy/reverse's and proxy/forward's direct paths do:
 //
-//	pc, err := c.Get(ctx, "10.0.0.1:80", probe)
+//	pc, err := c.Get(ctx, "10.0.0.1:80", upstream.ProbeFor(idempotent, hasBody))
 //	head := upstream.RequestHead{Method: r.Method, Target: "/p?q", Host: r.Host,
 //		Header: r.Header, Replace: []upstream.Field{{Name: "Via", Value: "1.1 me"}}}
-//	err = head.Write(pc.Writer())     // then the body, then pc.Writer().Flush()
+//	var x upstream.Exchange           // lives in a pooled per-request state
+//	x.Begin(ctx, c, pc, r.Method)
+//	err = x.Send(&head, body)         // or write by hand, then x.Sent(err)
 //	var rh upstream.ResponseHead
-//	err = rh.Read(pc.Reader(), r.Method, w.Header(), upstream.ReadOptions{DropHopByHop: true})
+//	err = x.Await(&rh, w.Header(), upstream.AwaitOptions{Timeout: t, Informational: w})
+//	if upstream.MayResend(err, idempotent) { /* once more, on a new connection */ }
 //	var b upstream.Body
-//	b.Reset(c, pc, &rh)
+//	b.Reset(c, x.Conn(), &rh)
 //	b.WriteTo(w)                      // copies from the read buffer, no copy buffer
+//	x.Unhook()
 //	b.Close()                         // pools the connection when read to the end
 //
-// On any error before a response head was read, close pc; a *StaleError
-// (errors.Is ErrStaleConn) means a pooled connection had been closed by the
-// upstream and the request may be resent once on a new one. Deadlines
-// (ResponseHeaderTimeout, cancellation) are the caller's in this mode:
-// Conn.NetConn().SetDeadline.
+// The Exchange holds the rules all three share: a pooled connection that
+// fails before any response byte is a *StaleError (errors.Is ErrStaleConn,
+// Written tells whether the request went out whole), which MayResend turns
+// into one more try; the first response byte is awaited under a short
+// deadline (FirstByteWait) before the client's cancellation is hooked to
+// the connection, so quick answers never pay for the hook; 1xx heads go to
+// an Informer (100 dropped, 101 refused) or are skipped. Every failure
+// closes the connection.
 //
 // The parser keeps RFC 9112 framing strict, as net/http reads it: one
 // Transfer-Encoding, "chunked" only; Content-Length fields all equal and

@@ -1,11 +1,9 @@
 package upstream
 
 import (
-	"context"
-	"errors"
 	"io"
 	"net/http"
-	"time"
+	"strconv"
 )
 
 // Handles reports whether RoundTrip can send req: plain http, not CONNECT,
@@ -29,12 +27,8 @@ func (h *Client) Handles(req *http.Request) bool {
 func (h *Client) RoundTrip(req *http.Request) (*http.Response, error) {
 	for try := 0; ; try++ {
 		resp, err := h.roundTrip(req)
-		if !errors.Is(err, ErrStaleConn) || try > 0 {
+		if err == nil || try > 0 || !MayResend(err, Idempotent(req)) {
 			return resp, err
-		}
-		var se *StaleError
-		if errors.As(err, &se) && se.Written && !Idempotent(req) {
-			return nil, err
 		}
 		if req.Body != nil && req.Body != http.NoBody {
 			if req.GetBody == nil {
@@ -59,113 +53,116 @@ func Idempotent(r *http.Request) bool {
 	return r.Header.Get("Idempotency-Key") != "" || r.Header.Get("X-Idempotency-Key") != ""
 }
 
-// aLongTimeAgo is a deadline in the past: it unblocks reads and writes.
-var aLongTimeAgo = time.Unix(1, 0)
-
 func (h *Client) roundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	// An idempotent request without a body is resent on a dead pooled
-	// connection, so it skips the liveness probe on young connections.
-	probe := !Idempotent(req) || req.Body != nil && req.Body != http.NoBody
-	pc, err := h.Get(ctx, req.URL.Host, probe)
+	body := req.Body != nil && req.Body != http.NoBody
+	pc, err := h.Get(ctx, req.URL.Host, ProbeFor(Idempotent(req), body))
 	if err != nil {
 		return nil, err
 	}
-	reused := pc.reused
-	// Cancelling the request unblocks any read or write at once.
-	stop := context.AfterFunc(ctx, func() { pc.c.SetDeadline(aLongTimeAgo) })
-	fail := func(err error) (*http.Response, error) {
-		stop()
-		pc.c.Close()
-		if cerr := ctx.Err(); cerr != nil {
-			return nil, cerr
-		}
+	b := &pooledBody{reuse: !req.Close}
+	x := &b.x
+	x.Begin(ctx, h, pc, req.Method)
+	if body {
+		x.Hook() // writing the body may block on an upstream that does not read it
+	}
+	err = req.Write(pc.bw)
+	if err == nil {
+		err = pc.bw.Flush()
+	}
+	if err := x.Sent(err); err != nil {
 		return nil, err
 	}
-	if err := req.Write(pc.bw); err != nil {
-		if reused && IsConnGone(err) {
-			return fail(&StaleError{Written: false, Err: err})
-		}
-		return fail(err)
+	hd := make(http.Header)
+	if err := x.Await(&b.head, hd, AwaitOptions{Timeout: h.cfg.ResponseHeaderTimeout, KeepHopByHop: true}); err != nil {
+		return nil, err
 	}
-	if err := pc.bw.Flush(); err != nil {
-		if reused && IsConnGone(err) {
-			return fail(&StaleError{Written: false, Err: err})
-		}
-		return fail(err)
+	b.body.Reset(h, pc, &b.head)
+	if !b.body.Buffered() {
+		x.Hook() // the request's end must end a body read that blocks
 	}
-	if t := h.cfg.ResponseHeaderTimeout; t > 0 {
-		pc.c.SetReadDeadline(time.Now().Add(t))
-	}
-	var resp *http.Response
-	for {
-		if reused {
-			if _, err := pc.br.Peek(1); err != nil {
-				if IsConnGone(err) {
-					return fail(&StaleError{Written: true, Err: err})
-				}
-				return fail(err)
-			}
-			reused = false
-		}
-		resp, err = http.ReadResponse(pc.br, req)
-		if err != nil {
-			return fail(err)
-		}
-		if resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
-			break
-		}
-		// 1xx informational (103 Early Hints): skip to the final response.
-		resp.Body.Close()
-	}
-	if h.cfg.ResponseHeaderTimeout > 0 {
-		pc.c.SetReadDeadline(time.Time{})
-	}
-	if resp.StatusCode == http.StatusSwitchingProtocols {
-		return fail(errors.New("upstream switched protocols without an Upgrade request"))
-	}
-	resp.Body = &pooledBody{h: h, pc: pc, body: resp.Body, stop: stop, reuse: !resp.Close && !req.Close}
-	return resp, nil
+	return b.response(req), nil
 }
 
-// pooledBody returns its connection to the pool when read to the end, and
-// closes it otherwise.
+// pooledBody is a RoundTrip response's body: it returns its connection to
+// the pool when read to the end, and closes it otherwise. It holds the
+// response, so that a round trip allocates it once.
 type pooledBody struct {
-	h     *Client
-	pc    *Conn
-	body  io.ReadCloser
-	stop  func() bool
-	reuse bool
+	x     Exchange
+	head  ResponseHead
+	body  Body
+	resp  http.Response
+	reuse bool // the request allows another exchange on the connection
 	eof   bool
-	done  bool
+}
+
+// response fills b.resp from the head as http.ReadResponse would.
+func (b *pooledBody) response(req *http.Request) *http.Response {
+	rh := &b.head
+	hd := rh.Header
+	r := &b.resp
+	r.StatusCode = rh.StatusCode
+	r.Status = strconv.Itoa(rh.StatusCode)
+	if rh.Reason != "" {
+		r.Status += " " + rh.Reason
+	}
+	r.ProtoMajor, r.ProtoMinor = rh.ProtoMajor, rh.ProtoMinor
+	r.Proto = "HTTP/" + strconv.Itoa(rh.ProtoMajor) + "." + strconv.Itoa(rh.ProtoMinor)
+	r.Header = hd
+	r.ContentLength = rh.ContentLength
+	if req.Method == http.MethodHead {
+		// The length the body would have had, as net/http reports it.
+		r.ContentLength = -1
+		if v := hd["Content-Length"]; len(v) > 0 {
+			if n, err := strconv.ParseInt(trimOWS(v[0]), 10, 64); err == nil && n >= 0 {
+				r.ContentLength = n
+			}
+		}
+	}
+	if rh.Chunked {
+		r.TransferEncoding = []string{"chunked"}
+		delete(hd, "Transfer-Encoding")
+		delete(hd, "Trailer")
+		if len(rh.Trailer) > 0 {
+			r.Trailer = make(http.Header, len(rh.Trailer))
+			for _, k := range rh.Trailer {
+				r.Trailer[k] = nil
+			}
+		}
+	}
+	if rh.ProtoMinor > 0 && headerValuesContainToken(hd["Connection"], "close") {
+		delete(hd, "Connection") // as net/http does: Close says it
+	}
+	r.Close = rh.Close
+	r.Request = req
+	r.Body = b
+	return r
 }
 
 func (b *pooledBody) Read(p []byte) (int, error) {
-	if b.done {
-		return 0, http.ErrBodyReadAfterClose
-	}
 	n, err := b.body.Read(p)
-	if err == io.EOF {
+	if err == io.EOF && !b.eof {
 		b.eof = true
+		if len(b.body.Trailer) > 0 {
+			if b.resp.Trailer == nil {
+				b.resp.Trailer = make(http.Header, len(b.body.Trailer))
+			}
+			for k, vv := range b.body.Trailer {
+				b.resp.Trailer[k] = vv
+			}
+		}
 	}
 	return n, err
 }
 
 func (b *pooledBody) Close() error {
-	if b.done {
-		return nil
+	if b.x.Unhook() && b.reuse {
+		return b.body.Close() // pools the connection when read to the end
 	}
-	b.done = true
-	err := b.body.Close()
-	if b.stop() && b.eof && b.reuse && err == nil {
-		b.h.Put(b.pc)
-		return nil
-	}
-	b.pc.c.Close()
-	return err
+	return b.body.CloseConn()
 }
 
 var _ http.RoundTripper = (*Client)(nil)
