@@ -11,7 +11,10 @@ import (
 // collect runs once per run: every series interval it harvests the shards'
 // interval cells into a Point, feeds Progress and the HDR log, and it tells
 // Progress when phases start and end. It returns after a final harvest once
-// stop is closed.
+// stop is closed: a Point of its own, or, when the last one is less than a
+// tenth of an interval old, folded into that one (a sliver of an interval
+// would make a rate from a handful of requests). Either way every result is
+// in the series.
 func (e *engine) collect(stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
 	hlog := e.startHDRLog()
@@ -41,8 +44,10 @@ func (e *engine) collect(stop <-chan struct{}, done chan<- struct{}) {
 		case <-timer.C:
 		case <-stop:
 			now := time.Now()
-			if now.Sub(last) > e.opts.interval/10 {
+			if now.Sub(last) > e.opts.interval/10 || len(e.series) == 0 {
 				e.tick(last, now, cur, hlog)
+			} else {
+				e.fold(last, now, cur, hlog)
 			}
 			e.phaseDone(cur)
 			return
@@ -72,15 +77,65 @@ func (e *engine) phaseDone(i int) {
 // tick turns the interval (from, to] into a Point.
 func (e *engine) tick(from, to time.Time, cur int, hlog *hdr.HistogramLogWriter) {
 	cells := e.rec.harvest()
+	pt, all := e.point(from, to, cur, cells)
+	e.series = append(e.series, pt)
+	e.lastCells, e.lastFrom = cells, from
+	if hlog != nil {
+		e.logInterval(hlog, all, from, to)
+	}
+	if p := e.opts.progress; p != nil && cur >= 0 {
+		pc := e.rec.phaseCounts(cur)
+		ps := &e.sched[cur]
+		p.Update(Snapshot{
+			Phase:    e.plan.Phases[cur].Name,
+			Elapsed:  to.Sub(e.start.Add(e.offsets[cur])),
+			Duration: e.plan.Phases[cur].Duration,
+			Requests: pc.requests,
+			Failures: pc.failures,
+			RPS:      pt.RPS,
+			InFlight: max(int64(ps.sent.Load())-pc.requests, 0),
+			Late:     ps.late.Load(),
+			Unsent:   ps.unsent.Load(),
+		})
+	}
+}
+
+// fold adds the results of (from, to] to the last Point, which then spans
+// from its own start to to.
+func (e *engine) fold(from, to time.Time, cur int, hlog *hdr.HistogramLogWriter) {
+	cells := e.rec.harvest()
+	if len(cells) == 0 {
+		return
+	}
+	if hlog != nil {
+		all := e.rec.newCell()
+		for _, c := range cells {
+			all.merge(c)
+		}
+		e.logInterval(hlog, all, from, to)
+	}
+	for name, c := range cells {
+		if d := e.lastCells[name]; d != nil {
+			d.merge(c)
+		} else {
+			e.lastCells[name] = c
+		}
+	}
+	pt, _ := e.point(e.lastFrom, to, cur, e.lastCells)
+	e.series[len(e.series)-1] = pt
+}
+
+// point summarises per-server cells of (from, to]; all is their merge.
+func (e *engine) point(from, to time.Time, cur int, cells map[string]*cell) (pt Point, all *cell) {
 	secs := to.Sub(from).Seconds()
-	all := e.rec.newCell()
+	all = e.rec.newCell()
 	servers := make([]string, 0, len(cells))
 	for name, c := range cells {
 		all.merge(c)
 		servers = append(servers, name)
 	}
 	sort.Strings(servers)
-	pt := Point{
+	pt = Point{
 		Offset:   to.Sub(e.start).Seconds(),
 		Requests: all.requests,
 		RPS:      float64(all.requests) / secs,
@@ -104,25 +159,7 @@ func (e *engine) tick(from, to time.Time, cur int, hlog *hdr.HistogramLogWriter)
 			}
 		}
 	}
-	e.series = append(e.series, pt)
-	if hlog != nil {
-		e.logInterval(hlog, all, from, to)
-	}
-	if p := e.opts.progress; p != nil && cur >= 0 {
-		pc := e.rec.phaseCounts(cur)
-		ps := &e.sched[cur]
-		p.Update(Snapshot{
-			Phase:    e.plan.Phases[cur].Name,
-			Elapsed:  to.Sub(e.start.Add(e.offsets[cur])),
-			Duration: e.plan.Phases[cur].Duration,
-			Requests: pc.requests,
-			Failures: pc.failures,
-			RPS:      pt.RPS,
-			InFlight: max(int64(ps.sent.Load())-pc.requests, 0),
-			Late:     ps.late.Load(),
-			Unsent:   ps.unsent.Load(),
-		})
-	}
+	return pt, all
 }
 
 func (e *engine) startHDRLog() *hdr.HistogramLogWriter {

@@ -48,7 +48,11 @@ type engine struct {
 	doCtx   context.Context
 	workers sync.WaitGroup
 	series  []Point
-	stopped time.Time // when sending stopped: the plan's end, or earlier if ctx ended
+	// lastCells and lastFrom are what the last Point was made of, kept so
+	// that results landing just before the stop join it (collector).
+	lastCells map[string]*cell
+	lastFrom  time.Time
+	stopped   time.Time // when sending stopped: the plan's end, or earlier if ctx ended
 }
 
 // phaseSched holds a phase's schedule counters. Only its scheduler writes
