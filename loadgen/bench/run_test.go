@@ -74,6 +74,7 @@ var _ = Describe("Run", func() {
 				Expect(t.OpenP99.Median).To(BeNumerically(">=", t.OpenP50.Median), t.Name)
 				Expect(t.Requests).To(BeNumerically(">", 0), t.Name)
 				Expect(t.LoadCPU.Median).To(BeNumerically(">", 0), t.Name)
+				Expect(t.LoadWakeups.Measured()).To(BeFalse(), "%s: unpinned, no core is the load core", t.Name)
 				Expect(t.Errors).To(BeZero(), t.Name)
 			}
 		})
