@@ -53,6 +53,7 @@ type conn struct {
 	reqDL    time.Time // whole-request deadline (ReadTimeout), or zero
 	respDL   time.Time // whole-response deadline (WriteTimeout), or zero
 	fixedWDL time.Time // a handler's write deadline, or zero
+	wdl      time.Time // the write deadline in force (setWriteDeadline)
 	werr     error     // the first write error
 	one      [1]byte   // the byte the background read took
 	hasByte  bool
@@ -138,7 +139,10 @@ func (c *conn) Read(p []byte) (int, error) {
 // connWriter is what the pooled bufio.Writer writes to. A write blocked on
 // a client that does not read fails once no byte has moved for
 // WriteIdleTimeout: it waits in windows of a quarter of that, and a window
-// in which some bytes went out starts the count again.
+// in which some bytes went out starts the count again. A window still in
+// force is kept while it ends at most an eighth of a window before the one
+// a new write would set: an early end only costs one more turn of the loop,
+// and most writes then change no timer.
 type connWriter conn
 
 func (w *connWriter) Write(p []byte) (int, error) {
@@ -149,7 +153,7 @@ func (w *connWriter) Write(p []byte) (int, error) {
 	idle := c.cfg.WriteIdleTimeout
 	if idle <= 0 || !c.fixedWDL.IsZero() {
 		if c.fixedWDL.IsZero() {
-			c.rw.SetWriteDeadline(c.respDL) // WriteTimeout, or none
+			c.setWriteDeadline(c.respDL) // WriteTimeout, or none
 		}
 		n, err := c.rw.Write(p)
 		if err != nil {
@@ -161,17 +165,20 @@ func (w *connWriter) Write(p []byte) (int, error) {
 	total := 0
 	last := time.Now()
 	for {
-		dl := time.Now().Add(window)
+		now := time.Now()
+		dl := now.Add(window)
 		if !c.respDL.IsZero() && c.respDL.Before(dl) {
 			dl = c.respDL
 		}
-		c.rw.SetWriteDeadline(dl)
+		if ahead := dl.Sub(c.wdl); c.wdl.IsZero() || !c.wdl.After(now) || ahead < 0 || ahead > window/8 {
+			c.setWriteDeadline(dl)
+		}
 		n, err := c.rw.Write(p)
 		total += n
 		if err == nil {
 			return total, nil
 		}
-		now := time.Now()
+		now = time.Now()
 		if n > 0 {
 			last = now
 		}
@@ -182,6 +189,16 @@ func (w *connWriter) Write(p []byte) (int, error) {
 		c.werr = err
 		return total, err
 	}
+}
+
+// setWriteDeadline sets the connection's write deadline unless it is
+// already t, and remembers it.
+func (c *conn) setWriteDeadline(t time.Time) error {
+	if t.Equal(c.wdl) {
+		return nil
+	}
+	c.wdl = t
+	return c.rw.SetWriteDeadline(t)
 }
 
 // serve runs the keep-alive loop until the connection closes, is hijacked
@@ -403,7 +420,7 @@ func (c *conn) hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c.phase = phaseRaw
 	c.rw.SetReadDeadline(time.Time{})
 	if c.respDL.IsZero() {
-		c.rw.SetWriteDeadline(time.Time{})
+		c.setWriteDeadline(time.Time{})
 	}
 	br := c.br
 	if br == nil {

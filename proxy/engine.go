@@ -192,19 +192,27 @@ func (e *engine) serveHere(c *conn) {
 
 func (e *engine) serveAndWork(c *conn) {
 	c.serve()
+	// The idle timer is set once per workerIdle, not once per request: when
+	// it fires after work, it is set again for what is left of workerIdle
+	// since that work ended.
 	var idle *time.Timer
+	var done time.Time // when this worker last finished serving
 	for e.idleWorkers.Add(1) <= maxIdleWorkers {
 		if idle == nil {
 			idle = time.NewTimer(workerIdle)
-		} else {
-			idle.Reset(workerIdle)
 		}
 		select {
 		case c := <-e.handoff:
 			e.idleWorkers.Add(-1)
 			c.serve()
+			done = time.Now()
 		case <-idle.C:
 			e.idleWorkers.Add(-1)
+			if rest := workerIdle - time.Since(done); !done.IsZero() && rest > 0 {
+				idle.Reset(rest)
+				done = time.Time{}
+				continue
+			}
 			return
 		case <-e.stop:
 			e.idleWorkers.Add(-1)

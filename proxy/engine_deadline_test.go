@@ -88,6 +88,30 @@ var _ = Describe("The proxylab engine's deadlines, handoff and shutdown", func()
 		}, SpecTimeout(10*time.Second))
 	})
 
+	DescribeTable("should write the next response after a handler's own write deadline has passed",
+		func(cfg proxy.ServerConfig) {
+			dl := time.Now().Add(50 * time.Millisecond)
+			_, addr = serveOwn(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/fixed" {
+					Expect(http.NewResponseController(w).SetWriteDeadline(dl)).To(Succeed())
+				}
+				io.WriteString(w, strings.Repeat("x", 256<<10))
+			}), cfg)
+			c := dialRaw(addr)
+			c.send("GET /fixed HTTP/1.1\r\nHost: x\r\n\r\n")
+			_, body := c.read("GET")
+			Expect(body).To(HaveLen(256 << 10))
+			time.Sleep(time.Until(dl) + 20*time.Millisecond) // the handler's deadline is now in the past
+			c.send("GET /next HTTP/1.1\r\nHost: x\r\n\r\n")
+			_, body = c.read("GET")
+			Expect(body).To(HaveLen(256<<10), "the connection's write deadline follows the new request")
+		},
+		// writes set only the whole-response deadline (none here)
+		Entry("without a write idle deadline", proxy.ServerConfig{WriteIdleTimeout: -1}),
+		// writes keep a window in force and set it again only when it would end too soon
+		Entry("with a write idle deadline", proxy.ServerConfig{WriteIdleTimeout: 400 * time.Millisecond}),
+	)
+
 	It("should hand HTTP/2 prior knowledge to net/http when H2C is on, and keep HTTP/1.1 for itself", func() {
 		_, addr = serveOwn(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			io.WriteString(w, r.Proto)

@@ -361,7 +361,8 @@ func (w *response) finish() {
 		bw.WriteString("\r\n")
 	}
 	bw.Flush()
-	w.c.rw.SetWriteDeadline(time.Time{})
+	// The write deadline stays: the next write sets its own when the one in
+	// force would end too soon (connWriter), and a hijack clears it.
 	if w.body != nil {
 		w.body.Close()
 		if !w.closeAfter && !w.body.drainAfter(w.c.cfg.ReadHeaderTimeout) {
@@ -455,7 +456,7 @@ func (w *response) SetWriteDeadline(t time.Time) error {
 		return http.ErrHijacked
 	}
 	w.c.fixedWDL = t
-	return w.c.rw.SetWriteDeadline(t)
+	return w.c.setWriteDeadline(t)
 }
 
 // EnableFullDuplex lets the handler read the body while it writes the
