@@ -163,9 +163,9 @@ func (w *connWriter) Write(p []byte) (int, error) {
 	}
 	window := max(idle/4, time.Millisecond)
 	total := 0
-	last := time.Now()
+	now := time.Now()
+	last := now
 	for {
-		now := time.Now()
 		dl := now.Add(window)
 		if !c.respDL.IsZero() && c.respDL.Before(dl) {
 			dl = c.respDL

@@ -50,10 +50,10 @@ func (c *conn) readRequest() (*response, verdict) {
 		checked, refused bool
 		h2               bool
 		hosts            int
-		host             string
+		badHost          bool
 	)
 	if !c.cfg.LenientFraming || c.e.h2 != nil {
-		fr, checked, refused, h2, hosts, host = c.judgeHeader()
+		fr, checked, refused, h2, hosts, badHost = c.judgeHeader()
 		if c.cfg.LenientFraming {
 			checked, refused = false, false
 		}
@@ -91,7 +91,7 @@ func (c *conn) readRequest() (*response, verdict) {
 			c.replyStatus(http.StatusBadRequest, "missing required Host header")
 			return nil, verdictClose
 		}
-		if hosts == 1 && !httpguts.ValidHostHeader(host) {
+		if hosts == 1 && badHost {
 			c.replyStatus(http.StatusBadRequest, "malformed Host header")
 			return nil, verdictClose
 		}
@@ -152,7 +152,7 @@ func (c *conn) readRequest() (*response, verdict) {
 // header limit when a block does not fit) and judges its framing in place.
 // checked is false when no complete block could be judged: ReadRequest
 // then meets the same end or limit and fails.
-func (c *conn) judgeHeader() (fr framing, checked, refused, h2 bool, hosts int, host string) {
+func (c *conn) judgeHeader() (fr framing, checked, refused, h2 bool, hosts int, badHost bool) {
 	scanned := 0
 	for {
 		n := c.br.Buffered()
@@ -160,33 +160,34 @@ func (c *conn) judgeHeader() (fr framing, checked, refused, h2 bool, hosts int, 
 		if end := headerEnd(buf, min(max(scanned-3, 0), len(buf))); end >= 0 {
 			block := buf[:end]
 			if block[0] == '\r' || block[0] == '\n' {
-				return fr, false, false, false, 0, "" // a leading empty line: ReadRequest refuses it
+				return fr, false, false, false, 0, false // a leading empty line: ReadRequest refuses it
 			}
 			var ok bool
 			fr, ok = judge(block)
 			if !ok {
-				return fr, true, true, false, 0, ""
+				return fr, true, true, false, 0, false
 			}
 			h2 = bytes.HasPrefix(block, []byte("PRI * HTTP/2.0\r\n"))
 			hosts, hb := hostHeaders(block)
-			return fr, true, false, h2, hosts, string(hb)
+			// Judged here, on the buffer, so that no string is made of it.
+			return fr, true, false, h2, hosts, hosts == 1 && !httpguts.ValidHostHeader(string(hb))
 		}
 		scanned = n
 		if n == c.br.Size() {
 			big := c.cfg.MaxHeaderBytes + headerSlack + 1
 			if c.br.Size() >= big {
-				return fr, false, false, false, 0, ""
+				return fr, false, false, false, 0, false
 			}
 			held := append([]byte(nil), buf...)
 			putReader(c, c.br)
 			c.br = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(held), c), big)
 			if _, err := c.br.Peek(len(held)); err != nil {
-				return fr, false, false, false, 0, ""
+				return fr, false, false, false, 0, false
 			}
 			continue
 		}
 		if _, err := c.br.Peek(n + 1); err != nil {
-			return fr, false, false, false, 0, ""
+			return fr, false, false, false, 0, false
 		}
 	}
 }
