@@ -73,6 +73,12 @@ bulk throughput through each forward proxy vs plain TCP (MB/s), and with
 --idle-conns N the RSS each idle keep-alive client connection costs. Ratios
 vs direct and between proxies of the same mode close the report.
 
+When pinned, wake-ups/req counts the interrupts the load core received per
+request (/proc/interrupts RES+CAL). A proxy slower than the load core keeps
+it waiting, then pays for waking it on every write, and its CPU per request
+jumps; the report names the repetitions where that happened, so that runs
+are compared like with like.
+
 A peer that is not installed is skipped with how to install it. --target
 http://HOST:PORT/path sends requests to a proxy you started (point it at
 --backend-addr); --target proxy+http://HOST:PORT uses it as a forward proxy

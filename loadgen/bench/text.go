@@ -81,6 +81,11 @@ func (r *Result) WriteText(w io.Writer) error {
 	if len(vs) > 0 {
 		fmt.Fprintf(ew, "\n%s\n", strings.Join(vs, "\n"))
 	}
+	for _, t := range r.Targets {
+		if line := waitedNote(t); line != "" {
+			fmt.Fprintf(ew, "\n%s", line)
+		}
+	}
 	for _, sk := range r.Skipped {
 		fmt.Fprintf(ew, "\nskipped %s: %s", sk.Name, sk.Reason)
 	}
@@ -133,4 +138,43 @@ func (e *errWriter) Write(p []byte) (int, error) {
 		e.err = fmt.Errorf("write bench text: %w", err)
 	}
 	return n, err
+}
+
+// wokenShare is the wake-ups per request above which a repetition counts
+// as one where the load core waited on the proxy.
+const wokenShare = 0.2
+
+// waitedNote says, for a target whose load core waited on it in some
+// repetitions, which ones and what its CPU per request was with and
+// without; "" when there were none or the figures are not paired.
+func waitedNote(t TargetResult) string {
+	w, cpu := t.LoadWakeups.Samples, t.CPUPerReq.Samples
+	if len(w) == 0 || len(w) != len(cpu) {
+		return ""
+	}
+	var woken, calm []float64
+	for i, x := range w {
+		if x > wokenShare {
+			woken = append(woken, cpu[i])
+		} else {
+			calm = append(calm, cpu[i])
+		}
+	}
+	if len(woken) == 0 {
+		return ""
+	}
+	line := fmt.Sprintf("%s: the load core waited on it in %d of %d repetitions (over %.1f wake-ups per request); "+
+		"its CPU per request there, %s µs, includes waking that core", t.Name, len(woken), len(w), wokenShare, joinFloats(woken))
+	if len(calm) > 0 {
+		line += fmt.Sprintf("; in the others %s µs", joinFloats(calm))
+	}
+	return line + "\n"
+}
+
+func joinFloats(xs []float64) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = fmt.Sprintf("%.1f", x)
+	}
+	return strings.Join(parts, ", ")
 }

@@ -50,3 +50,20 @@ ERR:          0
 		Expect(n).To(BeNumerically(">=", 0))
 	})
 })
+
+var _ = Describe("the waited-on note", func() {
+	It("should name the repetitions where the load core waited, with the CPU per request in each group", func() {
+		t := TargetResult{Name: "reverse",
+			CPUPerReq:   NewSpread([]float64{37.0, 63.9, 38.2, 65.2}),
+			LoadWakeups: NewSpread([]float64{0.02, 0.52, 0.01, 0.57})}
+		Expect(waitedNote(t)).To(Equal("reverse: the load core waited on it in 2 of 4 repetitions (over 0.2 wake-ups per request); " +
+			"its CPU per request there, 63.9, 65.2 µs, includes waking that core; in the others 37.0, 38.2 µs\n"))
+	})
+
+	It("should say nothing when the load core never waited or the figures are not paired", func() {
+		calm := TargetResult{Name: "nginx", CPUPerReq: NewSpread([]float64{29, 30}), LoadWakeups: NewSpread([]float64{0, 0.01})}
+		Expect(waitedNote(calm)).To(BeEmpty())
+		unpaired := TargetResult{Name: "x", CPUPerReq: NewSpread([]float64{29}), LoadWakeups: NewSpread([]float64{0.5, 0.6})}
+		Expect(waitedNote(unpaired)).To(BeEmpty())
+	})
+})
