@@ -36,9 +36,8 @@ func (c *conn) readRequest() (*response, verdict) {
 	c.fixedWDL = time.Time{}
 	c.fixedRead.Store(false)
 	c.reqDL, c.respDL = time.Time{}, time.Time{}
-	now := time.Now()
 	if d := c.cfg.ReadTimeout; d > 0 {
-		c.reqDL = now.Add(d)
+		c.reqDL = time.Now().Add(d)
 	}
 	if c.lastPOST {
 		// RFC 9112 §2.2 tolerance for old clients, as net/http.
