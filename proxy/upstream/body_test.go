@@ -1,6 +1,7 @@
 package upstream_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"io"
@@ -15,71 +16,49 @@ import (
 	"github.com/proxylab/proxylab/proxy/upstream"
 )
 
-// rawUpstream accepts connections on loopback and answers each request head
-// with the next of the given raw responses; it counts connections.
+// rawUpstream accepts connections on loopback (scriptUpstream) and answers
+// each request head with the next of the given raw responses; it counts
+// connections.
 type rawUpstream struct {
-	ln    net.Listener
-	mu    sync.Mutex
-	conns int
-	open  []net.Conn
-	wg    sync.WaitGroup
+	address string
+	mu      sync.Mutex
+	conns   int
 }
 
 func startRaw(responses ...string) *rawUpstream {
 	GinkgoHelper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	Expect(err).NotTo(HaveOccurred())
-	u := &rawUpstream{ln: ln}
+	u := &rawUpstream{}
 	next := 0
 	var nmu sync.Mutex
-	u.wg.Go(func() {
+	u.address = scriptUpstream(func(c net.Conn, _ *bufio.Reader) {
+		u.mu.Lock()
+		u.conns++
+		u.mu.Unlock()
+		buf := make([]byte, 4096)
 		for {
-			c, err := ln.Accept()
+			n, err := c.Read(buf)
 			if err != nil {
 				return
 			}
-			u.mu.Lock()
-			u.conns++
-			u.open = append(u.open, c)
-			u.mu.Unlock()
-			u.wg.Go(func() {
-				defer c.Close()
-				buf := make([]byte, 4096)
-				for {
-					n, err := c.Read(buf)
-					if err != nil {
-						return
-					}
-					if !bytes.Contains(buf[:n], []byte("\r\n\r\n")) {
-						continue
-					}
-					nmu.Lock()
-					resp := responses[next%len(responses)]
-					next++
-					nmu.Unlock()
-					if _, err := io.WriteString(c, resp); err != nil {
-						return
-					}
-					if strings.Contains(resp, "Connection: close") {
-						return
-					}
-				}
-			})
+			if !bytes.Contains(buf[:n], []byte("\r\n\r\n")) {
+				continue
+			}
+			nmu.Lock()
+			resp := responses[next%len(responses)]
+			next++
+			nmu.Unlock()
+			if _, err := io.WriteString(c, resp); err != nil {
+				return
+			}
+			if strings.Contains(resp, "Connection: close") {
+				return
+			}
 		}
-	})
-	DeferCleanup(func() {
-		ln.Close()
-		u.mu.Lock()
-		for _, c := range u.open {
-			c.Close()
-		}
-		u.mu.Unlock()
-		u.wg.Wait()
 	})
 	return u
 }
 
-func (u *rawUpstream) addr() string { return u.ln.Addr().String() }
+func (u *rawUpstream) addr() string { return u.address }
 
 func (u *rawUpstream) connCount() int {
 	u.mu.Lock()
