@@ -19,7 +19,7 @@ import (
 // next one in a fresh goroutine reading one byte, so an idle keep-alive
 // connection holds the socket, a conn struct and a small stack.
 //
-//	accept ──▶ conn.serve ──▶ header block judged (framing.go) ──▶ http.ReadRequest
+//	accept ──▶ conn.serve ──▶ header block judged (framing.go) ──▶ parsed (requesthead.go)
 //	   ▲             │              │ refused: 400 and close
 //	   │             ▼
 //	   │        handler(w, r) ── body: Content-Length or checked chunks,

@@ -27,8 +27,8 @@ const (
 const errorHeaders = "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
 
 // readRequest reads the next request's header block, judges its framing
-// where it lies in the buffer, parses it with http.ReadRequest and builds
-// its response.
+// where it lies in the buffer, parses it there (parseHead, or
+// http.ReadRequest for the shapes parseHead leaves) and builds its response.
 func (c *conn) readRequest() (*response, verdict) {
 	c.phase = phaseHeader
 	c.remain = int64(c.cfg.MaxHeaderBytes) + headerSlack
@@ -44,61 +44,74 @@ func (c *conn) readRequest() (*response, verdict) {
 		peek, _ := c.br.Peek(4)
 		c.br.Discard(leadingCRLF(peek))
 	}
-	var (
-		fr               framing
-		checked, refused bool
-		h2               bool
-		hosts            int
-		badHost          bool
-	)
+	var j judged
 	if !c.cfg.LenientFraming || c.e.h2 != nil {
-		fr, checked, refused, h2, hosts, badHost = c.judgeHeader()
+		j = c.judgeHeader()
 		if c.cfg.LenientFraming {
-			checked, refused = false, false
+			j.checked, j.refused = false, false
 		}
 	}
-	if refused {
+	if j.refused {
 		c.reply("400 Bad Request")
 		return nil, verdictClose
 	}
-	if h2 && c.first && c.e.h2 != nil {
+	if j.h2 && c.first && c.e.h2 != nil {
 		return nil, verdictHandoff
 	}
-	req, err := http.ReadRequest(c.br)
-	if err != nil {
-		switch {
-		case c.hitLimit:
-			c.reply("431 Request Header Fields Too Large")
-			c.closeWriteAndWait()
-		case strings.HasPrefix(err.Error(), "unsupported transfer encoding"):
-			c.writeString("HTTP/1.1 501 Not Implemented" + errorHeaders + "Unsupported transfer encoding")
-		case isCommonNetReadError(err):
-		default:
-			c.reply("400 Bad Request")
+	var (
+		head    *http.Request // the parsed request, without its context
+		plain   http.Request  // the request parseHead fills, copied once with its context
+		hasBody bool
+		ok      bool
+	)
+	if j.checked && !j.h2 {
+		block, _ := c.br.Peek(j.end)
+		if hasBody, ok = parseHead(block, &plain); ok {
+			c.br.Discard(j.end)
+			head = &plain
 		}
-		return nil, verdictClose
+	}
+	if head == nil {
+		var err error
+		if head, err = http.ReadRequest(c.br); err != nil {
+			switch {
+			case c.hitLimit:
+				c.reply("431 Request Header Fields Too Large")
+				c.closeWriteAndWait()
+			case strings.HasPrefix(err.Error(), "unsupported transfer encoding"):
+				c.writeString("HTTP/1.1 501 Not Implemented" + errorHeaders + "Unsupported transfer encoding")
+			case isCommonNetReadError(err):
+			default:
+				c.reply("400 Bad Request")
+			}
+			return nil, verdictClose
+		}
+		hasBody = head.Body != http.NoBody && head.Body != nil
 	}
 	c.phase = phaseFixed
 	c.remain = 0
-	c.lastPOST = req.Method == http.MethodPost
-	if req.ProtoMajor != 1 && !(req.ProtoMajor == 2 && req.ProtoMinor == 0 && req.Method == "PRI" && req.RequestURI == "*") {
+	c.lastPOST = head.Method == http.MethodPost
+	if head.ProtoMajor != 1 && !(head.ProtoMajor == 2 && head.ProtoMinor == 0 && head.Method == "PRI" && head.RequestURI == "*") {
 		c.replyStatus(http.StatusHTTPVersionNotSupported, "unsupported protocol version")
 		return nil, verdictClose
 	}
-	if checked {
-		if req.ProtoAtLeast(1, 1) && hosts == 0 && !h2 && req.Method != http.MethodConnect {
+	if j.checked {
+		if head.ProtoAtLeast(1, 1) && j.hosts == 0 && !j.h2 && head.Method != http.MethodConnect {
 			c.replyStatus(http.StatusBadRequest, "missing required Host header")
 			return nil, verdictClose
 		}
-		if hosts == 1 && badHost {
+		if j.hosts == 1 && j.badHost {
 			c.replyStatus(http.StatusBadRequest, "malformed Host header")
 			return nil, verdictClose
 		}
-	} else if req.ProtoAtLeast(1, 1) && req.Host == "" && req.Method != http.MethodConnect {
+	} else if head.ProtoAtLeast(1, 1) && head.Host == "" && head.Method != http.MethodConnect {
 		c.replyStatus(http.StatusBadRequest, "missing required Host header")
 		return nil, verdictClose
 	}
-	for k, vv := range req.Header {
+	for k, vv := range head.Header {
+		if ok {
+			break // parseHead took only valid names and values
+		}
 		if !httpguts.ValidHeaderFieldName(k) {
 			c.replyStatus(http.StatusBadRequest, "invalid header name")
 			return nil, verdictClose
@@ -111,14 +124,14 @@ func (c *conn) readRequest() (*response, verdict) {
 		}
 	}
 	ctx, cancel := context.WithCancel(c.ctx)
-	req = req.WithContext(ctx)
+	req := head.WithContext(ctx)
 	req.RemoteAddr = c.remote
 	w := newResponse(c, req, cancel)
-	if h2 {
+	if j.h2 {
 		w.closeAfter = true
 	}
-	if req.Body != http.NoBody && req.Body != nil {
-		b := &body{c: c, w: w, chunked: fr.state == inChunkLine || req.ContentLength < 0, left: req.ContentLength}
+	if hasBody {
+		b := &body{c: c, w: w, chunked: j.fr.state == inChunkLine || req.ContentLength < 0, left: req.ContentLength}
 		w.body = b
 		req.Body = b
 	}
@@ -147,11 +160,20 @@ func (c *conn) readRequest() (*response, verdict) {
 	return w, verdictServe
 }
 
+// judged is what judgeHeader found.
+type judged struct {
+	fr      framing
+	checked bool // a complete block was judged; false: ReadRequest meets the same end or limit and fails
+	refused bool
+	h2      bool // HTTP/2 prior knowledge
+	hosts   int  // Host fields
+	badHost bool // the one Host field's value is malformed
+	end     int  // the block's length in the read buffer
+}
+
 // judgeHeader finds the header block in the read buffer (growing it to the
 // header limit when a block does not fit) and judges its framing in place.
-// checked is false when no complete block could be judged: ReadRequest
-// then meets the same end or limit and fails.
-func (c *conn) judgeHeader() (fr framing, checked, refused, h2 bool, hosts int, badHost bool) {
+func (c *conn) judgeHeader() (j judged) {
 	scanned := 0
 	for {
 		n := c.br.Buffered()
@@ -159,34 +181,37 @@ func (c *conn) judgeHeader() (fr framing, checked, refused, h2 bool, hosts int, 
 		if end := headerEnd(buf, min(max(scanned-3, 0), len(buf))); end >= 0 {
 			block := buf[:end]
 			if block[0] == '\r' || block[0] == '\n' {
-				return fr, false, false, false, 0, false // a leading empty line: ReadRequest refuses it
+				return j // a leading empty line: ReadRequest refuses it
 			}
 			var ok bool
-			fr, ok = judge(block)
-			if !ok {
-				return fr, true, true, false, 0, false
+			if j.fr, ok = judge(block); !ok {
+				j.checked, j.refused = true, true
+				return j
 			}
-			h2 = bytes.HasPrefix(block, []byte("PRI * HTTP/2.0\r\n"))
-			hosts, hb := hostHeaders(block)
+			j.checked, j.end = true, end
+			j.h2 = bytes.HasPrefix(block, []byte("PRI * HTTP/2.0\r\n"))
+			var hb []byte
+			j.hosts, hb = hostHeaders(block)
 			// Judged here, on the buffer, so that no string is made of it.
-			return fr, true, false, h2, hosts, hosts == 1 && !httpguts.ValidHostHeader(string(hb))
+			j.badHost = j.hosts == 1 && !httpguts.ValidHostHeader(string(hb))
+			return j
 		}
 		scanned = n
 		if n == c.br.Size() {
 			big := c.cfg.MaxHeaderBytes + headerSlack + 1
 			if c.br.Size() >= big {
-				return fr, false, false, false, 0, false
+				return j
 			}
 			held := append([]byte(nil), buf...)
 			putReader(c, c.br)
 			c.br = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(held), c), big)
 			if _, err := c.br.Peek(len(held)); err != nil {
-				return fr, false, false, false, 0, false
+				return j
 			}
 			continue
 		}
 		if _, err := c.br.Peek(n + 1); err != nil {
-			return fr, false, false, false, 0, false
+			return j
 		}
 	}
 }
