@@ -19,6 +19,10 @@ type Conn struct {
 	addr   string
 	idleAt time.Time
 	reused bool
+	// lapse: a read deadline Await set is still on the socket; the next
+	// read through br (or the liveness peek, or Hook) takes it off first.
+	// Most responses are read whole by Await, so most never pay for it.
+	lapse bool
 
 	raw    syscall.RawConn       // for the liveness peek; nil if unavailable
 	peekFn func(fd uintptr) bool // peek, bound once
@@ -27,7 +31,8 @@ type Conn struct {
 }
 
 func newConn(c net.Conn, addr string, size int) *Conn {
-	pc := &Conn{c: c, br: bufio.NewReaderSize(c, size), bw: bufio.NewWriterSize(c, size), addr: addr}
+	pc := &Conn{c: c, bw: bufio.NewWriterSize(c, size), addr: addr}
+	pc.br = bufio.NewReaderSize((*connReader)(pc), size)
 	inner := c
 	for {
 		if _, ok := inner.(*tls.Conn); ok {
@@ -48,14 +53,35 @@ func newConn(c net.Conn, addr string, size int) *Conn {
 	return pc
 }
 
+// connReader is what the connection's bufio.Reader reads from.
+type connReader Conn
+
+func (r *connReader) Read(p []byte) (int, error) {
+	pc := (*Conn)(r)
+	pc.unlapse()
+	return pc.c.Read(p)
+}
+
+// unlapse takes off a read deadline Await left on the socket.
+func (pc *Conn) unlapse() {
+	if pc.lapse {
+		pc.lapse = false
+		pc.c.SetReadDeadline(time.Time{})
+	}
+}
+
 // Reader is the connection's buffered reader.
 func (pc *Conn) Reader() *bufio.Reader { return pc.br }
 
 // Writer is the connection's buffered writer; flush it before reading.
 func (pc *Conn) Writer() *bufio.Writer { return pc.bw }
 
-// NetConn is the underlying connection (for deadlines).
-func (pc *Conn) NetConn() net.Conn { return pc.c }
+// NetConn is the underlying connection (for deadlines), with no deadline
+// of Await's left on it.
+func (pc *Conn) NetConn() net.Conn {
+	pc.unlapse()
+	return pc.c
+}
 
 // Addr is the address the connection was dialed for.
 func (pc *Conn) Addr() string { return pc.addr }
@@ -76,6 +102,7 @@ func (pc *Conn) alive() bool {
 		return true
 	}
 	pc.live = false
+	pc.unlapse() // the poller refuses a read past a deadline, even a peek
 	if err := pc.raw.Read(pc.peekFn); err != nil {
 		return false
 	}

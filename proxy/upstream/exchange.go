@@ -186,6 +186,7 @@ func (x *Exchange) Await(rh *ResponseHead, h http.Header, opt AwaitOptions) erro
 		}
 	}
 	if !first.IsZero() {
+		x.pc.lapse = false
 		nc.SetReadDeadline(first)
 	}
 	br := x.pc.br
@@ -227,7 +228,9 @@ func (x *Exchange) Await(rh *ResponseHead, h http.Header, opt AwaitOptions) erro
 		clear(h)
 	}
 	if !first.IsZero() {
-		nc.SetReadDeadline(time.Time{})
+		// Left on the socket: the next read (of a body that was not read
+		// with the head) takes it off, and the next Await sets its own.
+		x.pc.lapse = true
 	}
 	return nil
 }
@@ -237,6 +240,7 @@ func (x *Exchange) Await(rh *ResponseHead, h http.Header, opt AwaitOptions) erro
 // response body read after Await. It is armed once; Unhook removes it.
 func (x *Exchange) Hook() {
 	if x.stop == nil {
+		x.pc.unlapse() // before the hook, which may set a deadline of its own
 		nc := x.pc.c
 		x.stop = context.AfterFunc(x.ctx, func() { nc.SetDeadline(aLongTimeAgo) })
 	}

@@ -145,6 +145,39 @@ var _ = Describe("Exchange", func() {
 		Expect(send(addr, upstream.AwaitOptions{})).To(Succeed(), "a new connection")
 	})
 
+	It("should read a body that comes after the first-byte wait", func() {
+		addr := scriptUpstream(func(c net.Conn, br *bufio.Reader) {
+			for readRequestHead(br) == nil {
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n")
+				time.Sleep(3 * upstream.FirstByteWait)
+				io.WriteString(c, "late")
+			}
+		})
+		pc, err := c.Get(ctx, addr, false)
+		Expect(err).NotTo(HaveOccurred())
+		x.Begin(ctx, c, pc, "GET")
+		Expect(x.Send(&head, nil)).To(Succeed())
+		Expect(x.Await(&rh, h, upstream.AwaitOptions{})).To(Succeed())
+		var b upstream.Body
+		b.Reset(c, x.Conn(), &rh)
+		got, err := io.ReadAll(&b)
+		Expect(err).NotTo(HaveOccurred(), "the first-byte deadline is not the body's")
+		Expect(string(got)).To(Equal("late"))
+	})
+
+	It("should find a pooled connection alive once the first-byte deadline has lapsed", func() {
+		addr := scriptUpstream(answer("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
+		Expect(send(addr, upstream.AwaitOptions{})).To(Succeed())
+		time.Sleep(2 * upstream.FirstByteWait) // let the deadline Await set lapse on the idle connection
+		pc, err := c.Get(ctx, addr, true) // with the liveness probe
+		Expect(err).NotTo(HaveOccurred())
+		Expect(pc.Reused()).To(BeTrue(), "the probe must not take a lapsed deadline for a dead connection")
+		x.Begin(ctx, c, pc, "GET")
+		Expect(x.Send(&head, nil)).To(Succeed())
+		Expect(x.Await(&rh, h, upstream.AwaitOptions{})).To(Succeed())
+		pc.Close()
+	})
+
 	It("should not call a new connection's failure stale", func() {
 		addr := scriptUpstream(func(c net.Conn, br *bufio.Reader) { readRequestHead(br) })
 		err := send(addr, upstream.AwaitOptions{})
