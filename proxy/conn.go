@@ -66,6 +66,9 @@ type conn struct {
 	awaitFn  func()      // c.await, made once: a go statement with it allocates nothing
 	waitCall int         // calls of waitFn in this wait
 	waitEOF  bool        // a peek saw the end (or an error) while a handler ran
+	woke     bool        // the wait ended on readable bytes: the first read finds them
+	hdrLate  bool        // the header deadline waits for a read that might block
+	idleDL   time.Time   // the idle deadline afterRequest set, zero for none
 	running  atomic.Bool // a handler runs: a wake-up is checked with a peek
 
 	fixedRead atomic.Bool // the handler set a read deadline (ResponseController)
@@ -214,9 +217,17 @@ func (c *conn) serve() {
 			c.br = getReader(c)
 		}
 		if d := c.cfg.ReadHeaderTimeout; d > 0 {
-			c.rw.SetReadDeadline(time.Now().Add(d))
+			if c.woke && c.br.Buffered() == 0 {
+				// The first read returns at once with what woke the wait;
+				// the deadline is set only if the block needs another.
+				c.hdrLate = true
+			} else {
+				c.rw.SetReadDeadline(time.Now().Add(d))
+			}
 		}
+		c.woke = false
 		w, verdict := c.readRequest()
+		c.hdrLate = false
 		if c.first {
 			c.first = false
 			c.setState(stateActive)
@@ -304,13 +315,15 @@ func (c *conn) afterRequest() next {
 		return nextLoop
 	}
 	c.release()
-	if d := c.cfg.IdleTimeout; d > 0 {
-		c.rw.SetReadDeadline(time.Now().Add(d))
-	} else {
-		c.rw.SetReadDeadline(time.Time{})
-	}
 	c.setState(stateIdle)
 	c.mu.Lock()
+	// Set under the lock: a wait woken by an earlier deadline tells this
+	// one from it (await).
+	c.idleDL = time.Time{}
+	if d := c.cfg.IdleTimeout; d > 0 {
+		c.idleDL = time.Now().Add(d)
+	}
+	c.rw.SetReadDeadline(c.idleDL)
 	switch c.bg {
 	case bgNone:
 		c.bg = bgReading

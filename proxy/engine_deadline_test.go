@@ -88,6 +88,68 @@ var _ = Describe("The proxylab engine's deadlines, handoff and shutdown", func()
 		}, SpecTimeout(10*time.Second))
 	})
 
+	When("a keep-alive connection's next header block is incomplete", func() {
+		It("should close it after ReadHeaderTimeout, not IdleTimeout", func(ctx SpecContext) {
+			_, addr = serveOwn(echoBody, proxy.ServerConfig{ReadHeaderTimeout: 150 * time.Millisecond, IdleTimeout: time.Minute})
+			c := dialRaw(addr)
+			c.send("GET /1 HTTP/1.1\r\nHost: x\r\n\r\n")
+			c.read("GET")
+			// The wait wakes on these bytes; the block needs another read.
+			c.send("GET /2 HTTP/1.1\r\nHost: x\r\n")
+			Expect(c.closed(5 * time.Second)).To(BeTrue(), "a slowloris keep-alive request held the connection")
+		}, SpecTimeout(10*time.Second))
+	})
+
+	When("a handler runs longer than the request's read deadlines", func() {
+		var cancelled chan struct{}
+
+		BeforeEach(func() {
+			cancelled = make(chan struct{})
+			release := make(chan struct{})
+			DeferCleanup(func() { close(release) })
+			_, addr = serveOwn(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path != "/long" {
+					io.WriteString(w, "quick")
+					return
+				}
+				io.ReadAll(r.Body) // the wait for the client starts once the body is read
+				select {
+				case <-r.Context().Done():
+					close(cancelled)
+				case <-release:
+				case <-time.After(time.Second):
+					io.WriteString(w, "long")
+				}
+			}), proxy.ServerConfig{ReadHeaderTimeout: 100 * time.Millisecond, BodyReadIdleTimeout: 100 * time.Millisecond,
+				IdleTimeout: time.Minute})
+		})
+
+		DescribeTable("should still notice the client going away",
+			func(ctx SpecContext, req string) {
+				c := dialRaw(addr)
+				c.send(req)
+				// Past the header (or body) deadline of the request, the
+				// client leaves.
+				time.AfterFunc(400*time.Millisecond, func() { c.Close() })
+				Eventually(cancelled, 5*time.Second).Should(BeClosed())
+			},
+			Entry("after the header deadline", "GET /long HTTP/1.1\r\nHost: x\r\n\r\n", SpecTimeout(10*time.Second)),
+			Entry("after the body's idle deadline", "POST /long HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nab",
+				SpecTimeout(10*time.Second)),
+		)
+
+		It("should keep the connection for the next request", func(ctx SpecContext) {
+			c := dialRaw(addr)
+			c.send("GET /long HTTP/1.1\r\nHost: x\r\n\r\n")
+			_, body := c.read("GET")
+			Expect(body).To(Equal("long"))
+			c.send("GET /2 HTTP/1.1\r\nHost: x\r\n\r\n")
+			_, body = c.read("GET")
+			Expect(body).To(Equal("quick"))
+			Expect(cancelled).NotTo(BeClosed())
+		}, SpecTimeout(10*time.Second))
+	})
+
 	DescribeTable("should write the next response after a handler's own write deadline has passed",
 		func(cfg proxy.ServerConfig) {
 			dl := time.Now().Add(50 * time.Millisecond)

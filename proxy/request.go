@@ -41,6 +41,7 @@ func (c *conn) readRequest() (*response, verdict) {
 	}
 	if c.lastPOST {
 		// RFC 9112 §2.2 tolerance for old clients, as net/http.
+		c.lateHeaderDeadline()
 		peek, _ := c.br.Peek(4)
 		c.br.Discard(leadingCRLF(peek))
 	}
@@ -72,6 +73,7 @@ func (c *conn) readRequest() (*response, verdict) {
 		}
 	}
 	if head == nil {
+		c.lateHeaderDeadline()
 		var err error
 		if head, err = http.ReadRequest(c.br); err != nil {
 			switch {
@@ -160,6 +162,15 @@ func (c *conn) readRequest() (*response, verdict) {
 	return w, verdictServe
 }
 
+// lateHeaderDeadline sets the header deadline serve left for later
+// (hdrLate): the block needs a read that may wait.
+func (c *conn) lateHeaderDeadline() {
+	if c.hdrLate {
+		c.hdrLate = false
+		c.rw.SetReadDeadline(time.Now().Add(c.cfg.ReadHeaderTimeout))
+	}
+}
+
 // judged is what judgeHeader found.
 type judged struct {
 	fr      framing
@@ -197,6 +208,9 @@ func (c *conn) judgeHeader() (j judged) {
 			return j
 		}
 		scanned = n
+		if n > 0 {
+			c.lateHeaderDeadline() // a read that may wait
+		}
 		if n == c.br.Size() {
 			big := c.cfg.MaxHeaderBytes + headerSlack + 1
 			if c.br.Size() >= big {

@@ -27,7 +27,8 @@ func (c *conn) startBackground() {
 	c.running.Store(true)
 	c.mu.Unlock()
 	c.phase = phaseFixed
-	c.rw.SetReadDeadline(time.Time{})
+	// The deadline in force (the header's, the body's or the last idle
+	// one) stays: await takes it off if it runs out while the handler runs.
 	go c.awaitFn()
 }
 
@@ -41,9 +42,15 @@ func (c *conn) await() {
 	var err error
 	gone := false
 	if c.raw != nil {
-		c.waitCall, c.waitEOF = 0, false
-		err = c.raw.Read(c.waitFn)
+		for {
+			c.waitCall, c.waitEOF = 0, false
+			err = c.raw.Read(c.waitFn)
+			if err == nil || !isTimeout(err) || !c.outlived() {
+				break
+			}
+		}
 		gone = c.waitEOF
+		c.woke = err == nil && !gone
 	} else {
 		var n int
 		n, err = c.rw.Read(c.one[:])
@@ -79,6 +86,24 @@ func (c *conn) await() {
 		return
 	}
 	c.e.serveHere(c)
+}
+
+// outlived reports whether the deadline that ended a wait was one the
+// wait outlived rather than its own: the request's (header, body) while
+// the handler still runs, which it takes off, or one set before the idle
+// deadline now in force. False: the wait is over (aborted, the handler's
+// own deadline, or idle for IdleTimeout).
+func (c *conn) outlived() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.bgAbort || c.fixedRead.Load():
+		return false
+	case !c.handlerDone:
+		c.rw.SetReadDeadline(time.Time{})
+		return true
+	}
+	return c.idleDL.IsZero() || time.Now().Before(c.idleDL)
 }
 
 // readable is the wait's callback: false waits for the poller, true ends

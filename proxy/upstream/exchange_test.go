@@ -169,7 +169,7 @@ var _ = Describe("Exchange", func() {
 		addr := scriptUpstream(answer("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
 		Expect(send(addr, upstream.AwaitOptions{})).To(Succeed())
 		time.Sleep(2 * upstream.FirstByteWait) // let the deadline Await set lapse on the idle connection
-		pc, err := c.Get(ctx, addr, true) // with the liveness probe
+		pc, err := c.Get(ctx, addr, true)      // with the liveness probe
 		Expect(err).NotTo(HaveOccurred())
 		Expect(pc.Reused()).To(BeTrue(), "the probe must not take a lapsed deadline for a dead connection")
 		x.Begin(ctx, c, pc, "GET")
