@@ -96,7 +96,7 @@ var _ = Describe("The proxylab engine's deadlines, handoff and shutdown", func()
 			c.read("GET")
 			// The wait wakes on these bytes; the block needs another read.
 			c.send("GET /2 HTTP/1.1\r\nHost: x\r\n")
-			Expect(c.closed(5 * time.Second)).To(BeTrue(), "a slowloris keep-alive request held the connection")
+			Expect(c.closed(5*time.Second)).To(BeTrue(), "a slowloris keep-alive request held the connection")
 		}, SpecTimeout(10*time.Second))
 	})
 

@@ -105,10 +105,10 @@ func priorVia(h http.Header) []string {
 }
 
 // fwdParts is the most pieces forwardedParts returns.
-const fwdParts = 7
+const fwdParts = 8
 
 // forwardedParts is one RFC 7239 element after its "for=", as pieces kept
-// in parts; hosts that need quoting are rare and built as one string.
+// in parts; only a host with a quote in it is built as one string.
 func forwardedParts(peer, host, proto string, parts *[fwdParts]string) []string {
 	n := 0
 	if strings.Contains(peer, ":") {
@@ -119,12 +119,16 @@ func forwardedParts(peer, host, proto string, parts *[fwdParts]string) []string 
 		n++
 	}
 	if host != "" {
-		if needsQuote(host) {
-			parts[n] = `;host="` + strings.ReplaceAll(host, `"`, ``) + `"`
-			n++
-		} else {
+		switch {
+		case !needsQuote(host):
 			parts[n], parts[n+1] = ";host=", host
 			n += 2
+		case !strings.Contains(host, `"`):
+			parts[n], parts[n+1], parts[n+2] = `;host="`, host, `"`
+			n += 3
+		default:
+			parts[n] = `;host="` + strings.ReplaceAll(host, `"`, ``) + `"`
+			n++
 		}
 	}
 	parts[n], parts[n+1] = ";proto=", proto
