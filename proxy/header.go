@@ -73,14 +73,34 @@ func writeHeaders(bw *bufio.Writer, h http.Header, exclude func(string) bool) {
 }
 
 func writeField(bw *bufio.Writer, k, v string) {
-	if strings.ContainsAny(v, "\r\n") {
+	if strings.IndexByte(v, '\r') >= 0 || strings.IndexByte(v, '\n') >= 0 {
 		v = strings.NewReplacer("\n", " ", "\r", " ").Replace(v)
 	}
-	v = strings.Trim(v, " \t")
+	v = trimOWS(v)
 	bw.WriteString(k)
 	bw.WriteString(": ")
 	bw.WriteString(v)
 	bw.WriteString("\r\n")
+}
+
+// trimOWS trims the spaces and tabs around a field value.
+func trimOWS(v string) string {
+	for len(v) > 0 && (v[0] == ' ' || v[0] == '\t') {
+		v = v[1:]
+	}
+	for len(v) > 0 && (v[len(v)-1] == ' ' || v[len(v)-1] == '\t') {
+		v = v[:len(v)-1]
+	}
+	return v
+}
+
+// field is h's first value for key, which must be canonical: Header.Get
+// without canonicalizing the key again.
+func field(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 // The Date header, formatted once a second.

@@ -76,7 +76,7 @@ func parseHead(block []byte, req *http.Request) (hasBody, ok bool) {
 				return false, false
 			}
 		}
-		v = strings.Trim(v, " \t")
+		v = trimOWS(v)
 		key := http.CanonicalHeaderKey(line[:colon])
 		if vv := h[key]; vv != nil {
 			h[key] = append(vv, v)

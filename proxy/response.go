@@ -51,8 +51,8 @@ type response struct {
 func newResponse(c *conn, req *http.Request, cancel context.CancelFunc) *response {
 	w := &response{c: c, req: req, cancel: cancel, header: make(http.Header), clen: -1,
 		head: req.Method == http.MethodHead}
-	w.wantsClose = req.Close || hasToken(req.Header.Get("Connection"), "close")
-	w.wants10Keep = !req.ProtoAtLeast(1, 1) && hasToken(req.Header.Get("Connection"), "keep-alive")
+	w.wantsClose = req.Close || hasToken(field(req.Header, "Connection"), "close")
+	w.wants10Keep = !req.ProtoAtLeast(1, 1) && hasToken(field(req.Header, "Connection"), "keep-alive")
 	return w
 }
 
@@ -98,7 +98,7 @@ func (w *response) WriteHeader(code int) {
 	}
 	w.wroteHeader = true
 	w.status = code
-	if cl := w.header.Get("Content-Length"); cl != "" {
+	if cl := field(w.header, "Content-Length"); cl != "" {
 		v, err := strconv.ParseInt(cl, 10, 64)
 		if err == nil && v >= 0 {
 			w.clen = v
@@ -204,8 +204,8 @@ func (w *response) sendHeader() {
 	h := w.header
 	code := w.status
 	keepAlives := !w.c.e.closing.Load()
-	hasTE := h.Get("Transfer-Encoding") != ""
-	te := h.Get("Transfer-Encoding")
+	hasTE := field(h, "Transfer-Encoding") != ""
+	te := field(h, "Transfer-Encoding")
 	trailers := len(w.trailers) > 0
 	if !trailers {
 		for k := range h {
@@ -220,7 +220,7 @@ func (w *response) sendHeader() {
 		w.clen = int64(len(held))
 		setCL = w.clen
 	}
-	if w.wants10Keep && keepAlives && h.Get("Content-Length") != "" && h.Get("Connection") == "keep-alive" {
+	if w.wants10Keep && keepAlives && field(h, "Content-Length") != "" && field(h, "Connection") == "keep-alive" {
 		w.closeAfter = false
 	}
 	hasCL := w.clen != -1
@@ -232,7 +232,7 @@ func (w *response) sendHeader() {
 	} else if !w.req.ProtoAtLeast(1, 1) || w.wantsClose {
 		w.closeAfter = true
 	}
-	if h.Get("Connection") == "close" || !keepAlives {
+	if field(h, "Connection") == "close" || !keepAlives {
 		w.closeAfter = true
 	}
 	var bodyDone, expect bool
@@ -266,14 +266,14 @@ func (w *response) sendHeader() {
 		case "Content-Type":
 			return code == http.StatusNotModified
 		case "Connection":
-			return setConn == "close" || (w.closeAfter && !isSwitch(code, h) && (!keepAlives || !hasToken(h.Get("Connection"), "close")))
+			return setConn == "close" || (w.closeAfter && !isSwitch(code, h) && (!keepAlives || !hasToken(field(h, "Connection"), "close")))
 		}
 		return false
 	}
 	var setType string
 	if bodyAllowed(code) {
 		_, haveType := h["Content-Type"]
-		if h.Get("Content-Encoding") == "" && !haveType && !hasTE && len(held) > 0 {
+		if field(h, "Content-Encoding") == "" && !haveType && !hasTE && len(held) > 0 {
 			setType = http.DetectContentType(held)
 		}
 	}
@@ -299,7 +299,7 @@ func (w *response) sendHeader() {
 	if w.chunking {
 		setCL = -1
 	}
-	if w.closeAfter && setConn != "close" && !isSwitch(code, h) && (!keepAlives || !hasToken(h.Get("Connection"), "close")) {
+	if w.closeAfter && setConn != "close" && !isSwitch(code, h) && (!keepAlives || !hasToken(field(h, "Connection"), "close")) {
 		setConn = ""
 		if w.req.ProtoAtLeast(1, 1) {
 			setConn = "close"
@@ -493,7 +493,7 @@ func bodyAllowed(code int) bool {
 }
 
 func isSwitch(code int, h http.Header) bool {
-	return code == http.StatusSwitchingProtocols && hasToken(h.Get("Connection"), "upgrade")
+	return code == http.StatusSwitchingProtocols && hasToken(field(h, "Connection"), "upgrade")
 }
 
 var (

@@ -145,7 +145,7 @@ func WriteField(bw *bufio.Writer, name, value string) {
 
 // writeValue writes value with CR and LF replaced by spaces.
 func writeValue(bw *bufio.Writer, value string) {
-	if strings.ContainsAny(value, "\r\n") {
+	if strings.IndexByte(value, '\r') >= 0 || strings.IndexByte(value, '\n') >= 0 {
 		for i := 0; i < len(value); i++ {
 			c := value[i]
 			if c == '\r' || c == '\n' {
