@@ -6,16 +6,20 @@ import (
 )
 
 // viaTokens are this proxy's Via hops ("1.1 pseudonym"), built once per
-// policy so that adding one to a message costs at most one allocation (the
-// field's value slice) instead of building the hop each time.
+// policy so that adding one to a message costs no allocation when the
+// message has no Via of its own: the one-value slices are shared, read
+// only (an Add to them allocates a new array).
 type viaTokens struct {
 	pseudonym     string
 	v10, v11, v20 string
+	s10, s11, s20 []string
 }
 
 func newViaTokens(pseudonym string) viaTokens {
-	return viaTokens{pseudonym: pseudonym,
+	v := viaTokens{pseudonym: pseudonym,
 		v10: "1.0 " + pseudonym, v11: "1.1 " + pseudonym, v20: "2 " + pseudonym}
+	v.s10, v.s11, v.s20 = []string{v.v10}, []string{v.v11}, []string{v.v20}
+	return v
 }
 
 // hop is this proxy's Via entry for a message received as proto
@@ -51,7 +55,16 @@ func (v *viaTokens) add(h http.Header, proto string) {
 		h["Via"] = []string{strings.Join(prior, ", ") + ", " + v.hop(proto)}
 		return
 	}
-	h["Via"] = []string{v.hop(proto)}
+	switch hop := v.hop(proto); hop {
+	case v.v11:
+		h["Via"] = v.s11[:1:1]
+	case v.v10:
+		h["Via"] = v.s10[:1:1]
+	case v.v20:
+		h["Via"] = v.s20[:1:1]
+	default:
+		h["Via"] = []string{hop}
+	}
 }
 
 // connectionLists reports whether h's Connection field names name.
