@@ -22,7 +22,8 @@ type Conn struct {
 	// lapse: a read deadline Await set is still on the socket; the next
 	// read through br (or the liveness peek, or Hook) takes it off first.
 	// Most responses are read whole by Await, so most never pay for it.
-	lapse bool
+	lapse   bool
+	lapseAt time.Time // the deadline lapse refers to
 
 	raw    syscall.RawConn       // for the liveness peek; nil if unavailable
 	peekFn func(fd uintptr) bool // peek, bound once

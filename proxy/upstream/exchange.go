@@ -186,8 +186,15 @@ func (x *Exchange) Await(rh *ResponseHead, h http.Header, opt AwaitOptions) erro
 		}
 	}
 	if !first.IsZero() {
+		// The last exchange's deadline, still on the socket, bounds this
+		// first byte as well when it ends at most a quarter of
+		// FirstByteWait before the one this wait would set: requests that
+		// follow each other closely change no timer.
+		if pc := x.pc; !pc.lapse || first.Equal(limit) || pc.lapseAt.After(first) || first.Sub(pc.lapseAt) > FirstByteWait/4 {
+			nc.SetReadDeadline(first)
+			pc.lapseAt = first
+		}
 		x.pc.lapse = false
-		nc.SetReadDeadline(first)
 	}
 	br := x.pc.br
 	if br.Buffered() == 0 {
@@ -202,6 +209,7 @@ func (x *Exchange) Await(rh *ResponseHead, h http.Header, opt AwaitOptions) erro
 		// unblock the read at once.
 		x.Hook()
 		nc.SetReadDeadline(limit) // the zero time: no bound
+		x.pc.lapseAt = limit
 		_, err = br.Peek(1)
 	}
 	if err != nil {

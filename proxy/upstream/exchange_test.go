@@ -226,6 +226,25 @@ var _ = Describe("Exchange", func() {
 		Expect(h).To(BeEmpty())
 	})
 
+	It("should arm the hook on a pooled connection that kept the last exchange's deadline", func() {
+		addr := scriptUpstream(func(c net.Conn, br *bufio.Reader) {
+			if readRequestHead(br) == nil {
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+			}
+			readRequestHead(br)
+			io.Copy(io.Discard, br) // the second request gets no answer
+		})
+		Expect(send(addr, upstream.AwaitOptions{})).To(Succeed())
+		cctx, cancel := context.WithCancel(context.Background())
+		DeferCleanup(cancel)
+		ctx = cctx
+		done := make(chan error, 1)
+		go func() { done <- send(addr, upstream.AwaitOptions{}) }()
+		Consistently(done, "100ms").ShouldNot(Receive())
+		cancel()
+		Eventually(done).Should(Receive(MatchError(context.Canceled)))
+	})
+
 	When("the upstream does not answer", func() {
 		var addr string
 
