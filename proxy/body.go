@@ -261,7 +261,7 @@ func (b *body) drainAfter(d time.Duration) bool {
 	}
 	if d > 0 {
 		b.c.phase = phaseFixed
-		b.c.rw.SetReadDeadline(time.Now().Add(d))
+		b.c.setReadDeadline(time.Now().Add(d))
 	}
 	return b.drainLocked(maxPostHandlerReadBytes)
 }

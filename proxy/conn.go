@@ -68,10 +68,13 @@ type conn struct {
 	waitEOF  bool        // a peek saw the end (or an error) while a handler ran
 	woke     bool        // the wait ended on readable bytes: the first read finds them
 	hdrLate  bool        // the header deadline waits for a read that might block
-	idleDL   time.Time   // the idle deadline afterRequest set, zero for none
+	idleDL   time.Time   // the idle deadline in force after the handler, zero for none
+	rdl      time.Time   // the read deadline setReadDeadline set last
+	rdlKnown bool        // rdl is the one in force (false after an abort)
 	running  atomic.Bool // a handler runs: a wake-up is checked with a peek
 
 	fixedRead atomic.Bool // the handler set a read deadline (ResponseController)
+	handlerRD atomic.Bool // the handler changed the read deadline: rdl is not the one in force
 	lastPOST  bool
 
 	mu          sync.Mutex
@@ -130,7 +133,7 @@ func (c *conn) Read(p []byte) (int, error) {
 				dl = idle
 			}
 		}
-		c.rw.SetReadDeadline(dl)
+		c.setReadDeadline(dl)
 	}
 	n, err := c.rw.Read(p)
 	if c.phase == phaseHeader {
@@ -194,6 +197,12 @@ func (w *connWriter) Write(p []byte) (int, error) {
 	}
 }
 
+// setReadDeadline sets the connection's read deadline and remembers it.
+func (c *conn) setReadDeadline(t time.Time) {
+	c.rw.SetReadDeadline(t)
+	c.rdl, c.rdlKnown = t, true
+}
+
 // setWriteDeadline sets the connection's write deadline unless it is
 // already t, and remembers it.
 func (c *conn) setWriteDeadline(t time.Time) error {
@@ -222,7 +231,7 @@ func (c *conn) serve() {
 				// the deadline is set only if the block needs another.
 				c.hdrLate = true
 			} else {
-				c.rw.SetReadDeadline(time.Now().Add(d))
+				c.setReadDeadline(time.Now().Add(d))
 			}
 		}
 		c.woke = false
@@ -318,12 +327,20 @@ func (c *conn) afterRequest() next {
 	c.setState(stateIdle)
 	c.mu.Lock()
 	// Set under the lock: a wait woken by an earlier deadline tells this
-	// one from it (await).
-	c.idleDL = time.Time{}
-	if d := c.cfg.IdleTimeout; d > 0 {
-		c.idleDL = time.Now().Add(d)
+	// one from it (await). The last request's idle deadline, still in
+	// force when the request needed no other, is kept while it ends at
+	// most an eighth of IdleTimeout (and a second) early: back-to-back
+	// requests change no timer.
+	var idle time.Time
+	d := c.cfg.IdleTimeout
+	if d > 0 {
+		idle = time.Now().Add(d)
 	}
-	c.rw.SetReadDeadline(c.idleDL)
+	if keep := c.rdlKnown && !c.handlerRD.Load() && !idle.IsZero() && !c.rdl.IsZero() && !c.rdl.After(idle) &&
+		idle.Sub(c.rdl) <= min(d/8, time.Second); !keep {
+		c.setReadDeadline(idle)
+	}
+	c.idleDL = c.rdl
 	switch c.bg {
 	case bgNone:
 		c.bg = bgReading
@@ -431,7 +448,7 @@ func (c *conn) hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c.mu.Unlock()
 	c.e.remove(c)
 	c.phase = phaseRaw
-	c.rw.SetReadDeadline(time.Time{})
+	c.setReadDeadline(time.Time{})
 	if c.respDL.IsZero() {
 		c.setWriteDeadline(time.Time{})
 	}
@@ -469,7 +486,7 @@ func (c *conn) handoff() {
 	c.state = stateHijacked
 	c.mu.Unlock()
 	c.e.remove(c)
-	c.rw.SetReadDeadline(time.Time{})
+	c.setReadDeadline(time.Time{})
 	putReader(c, c.br)
 	c.br = nil
 	if c.bw != nil {

@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"context"
+	"fmt"
 	"crypto/tls"
 	"io"
 	"net"
@@ -97,6 +98,37 @@ var _ = Describe("The proxylab engine's deadlines, handoff and shutdown", func()
 			// The wait wakes on these bytes; the block needs another read.
 			c.send("GET /2 HTTP/1.1\r\nHost: x\r\n")
 			Expect(c.closed(5*time.Second)).To(BeTrue(), "a slowloris keep-alive request held the connection")
+		}, SpecTimeout(10*time.Second))
+	})
+
+	When("keep-alive requests come back to back", func() {
+		It("should still close the connection once it has been idle for IdleTimeout", func(ctx SpecContext) {
+			_, addr = serveOwn(echoBody, proxy.ServerConfig{IdleTimeout: 400 * time.Millisecond})
+			c := dialRaw(addr)
+			for i := range 5 {
+				c.send(fmt.Sprintf("GET /%d HTTP/1.1\r\nHost: x\r\n\r\n", i))
+				c.read("GET")
+			}
+			idleFrom := time.Now()
+			Expect(c.closed(5 * time.Second)).To(BeTrue())
+			// The idle deadline of an earlier request may stand in, ending an
+			// eighth of IdleTimeout early at most.
+			Expect(time.Since(idleFrom)).To(BeNumerically(">=", 350*time.Millisecond))
+		}, SpecTimeout(10*time.Second))
+
+		It("should not keep an idle deadline the handler took off", func(ctx SpecContext) {
+			_, addr = serveOwn(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/clear" {
+					http.NewResponseController(w).SetReadDeadline(time.Time{})
+				}
+				io.WriteString(w, "ok")
+			}), proxy.ServerConfig{IdleTimeout: 300 * time.Millisecond})
+			c := dialRaw(addr)
+			c.send("GET /1 HTTP/1.1\r\nHost: x\r\n\r\n")
+			c.read("GET")
+			c.send("GET /clear HTTP/1.1\r\nHost: x\r\n\r\n")
+			c.read("GET")
+			Expect(c.closed(5*time.Second)).To(BeTrue(), "the idle connection kept no deadline")
 		}, SpecTimeout(10*time.Second))
 	})
 

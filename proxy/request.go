@@ -35,6 +35,7 @@ func (c *conn) readRequest() (*response, verdict) {
 	c.hitLimit = false
 	c.fixedWDL = time.Time{}
 	c.fixedRead.Store(false)
+	c.handlerRD.Store(false)
 	c.reqDL, c.respDL = time.Time{}, time.Time{}
 	if d := c.cfg.ReadTimeout; d > 0 {
 		c.reqDL = time.Now().Add(d)
@@ -167,7 +168,7 @@ func (c *conn) readRequest() (*response, verdict) {
 func (c *conn) lateHeaderDeadline() {
 	if c.hdrLate {
 		c.hdrLate = false
-		c.rw.SetReadDeadline(time.Now().Add(c.cfg.ReadHeaderTimeout))
+		c.setReadDeadline(time.Now().Add(c.cfg.ReadHeaderTimeout))
 	}
 }
 

@@ -446,6 +446,7 @@ func (w *response) SetReadDeadline(t time.Time) error {
 	// No lock: a deadline in the past must interrupt a body read blocked
 	// in another goroutine.
 	w.c.fixedRead.Store(!t.IsZero())
+	w.c.handlerRD.Store(true)
 	return w.c.rw.SetReadDeadline(t)
 }
 

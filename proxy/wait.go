@@ -100,7 +100,7 @@ func (c *conn) outlived() bool {
 	case c.bgAbort || c.fixedRead.Load():
 		return false
 	case !c.handlerDone:
-		c.rw.SetReadDeadline(time.Time{})
+		c.setReadDeadline(time.Time{})
 		return true
 	}
 	return c.idleDL.IsZero() || time.Now().Before(c.idleDL)
@@ -144,7 +144,7 @@ func (c *conn) abortBackground() {
 	c.mu.Unlock()
 	c.rw.SetReadDeadline(aLongTimeAgo)
 	<-wait
-	c.rw.SetReadDeadline(time.Time{})
+	c.setReadDeadline(time.Time{})
 	c.mu.Lock()
 	c.bg, c.bgErr, c.bgAbort = bgNone, nil, false
 	c.mu.Unlock()
