@@ -77,7 +77,9 @@ When pinned, wake-ups/req counts the interrupts the load core received per
 request (/proc/interrupts RES+CAL). A proxy slower than the load core keeps
 it waiting, then pays for waking it on every write, and its CPU per request
 jumps; the report names the repetitions where that happened, so that runs
-are compared like with like.
+are compared like with like. It also names the repetitions in which direct
+itself ran more than 15% below its best: the machine was slower then, for
+every target measured around that time.
 
 A peer that is not installed is skipped with how to install it. --target
 http://HOST:PORT/path sends requests to a proxy you started (point it at

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 )
@@ -80,6 +81,9 @@ func (r *Result) WriteText(w io.Writer) error {
 	}
 	if len(vs) > 0 {
 		fmt.Fprintf(ew, "\n%s\n", strings.Join(vs, "\n"))
+	}
+	if line := hostNote(r.Targets); line != "" {
+		fmt.Fprintf(ew, "\n%s", line)
 	}
 	for _, t := range r.Targets {
 		if line := waitedNote(t); line != "" {
@@ -169,6 +173,38 @@ func waitedNote(t TargetResult) string {
 		line += fmt.Sprintf("; in the others %s µs", joinFloats(calm))
 	}
 	return line + "\n"
+}
+
+// hostSwing is how far below its best repetition the direct baseline's
+// req/s may fall before the text report says the machine itself changed
+// speed during the run.
+const hostSwing = 0.15
+
+// hostNote names the repetitions in which the direct baseline, which has no
+// proxy to blame, ran more than hostSwing slower than in its best one: on a
+// shared or virtual machine another tenant or throttling slows every target
+// measured around then, so figures are best compared within a repetition.
+func hostNote(targets []TargetResult) string {
+	for _, t := range targets {
+		if t.Kind != KindDirect {
+			continue
+		}
+		s := t.ReqPerSec
+		floor := (1 - hostSwing) * s.Max
+		if len(s.Samples) < 2 || s.Min >= floor {
+			return ""
+		}
+		var slow []string
+		for i, x := range s.Samples {
+			if x < floor {
+				slow = append(slow, strconv.Itoa(i+1))
+			}
+		}
+		return fmt.Sprintf("direct: %.0f–%.0f req/s across repetitions, with no proxy in the way: the machine itself was "+
+			"slower in repetition %s of %d, and so probably every target measured around then; compare figures "+
+			"within a repetition (--json lists them) or run again\n", s.Min, s.Max, strings.Join(slow, ", "), len(s.Samples))
+	}
+	return ""
 }
 
 func joinFloats(xs []float64) string {
