@@ -68,8 +68,7 @@ type conn struct {
 	waitEOF  bool        // a peek saw the end (or an error) while a handler ran
 	woke     bool        // the wait ended on readable bytes: the first read finds them
 	hdrLate  bool        // the header deadline waits for a read that might block
-	idleDL   time.Time   // the idle deadline in force after the handler, zero for none
-	rdl      time.Time   // the read deadline setReadDeadline set last
+	rdl      time.Time   // the read deadline setReadDeadline set last (after the handler: the idle one)
 	rdlKnown bool        // rdl is the one in force (false after an abort)
 	running  atomic.Bool // a handler runs: a wake-up is checked with a peek
 
@@ -340,7 +339,6 @@ func (c *conn) afterRequest() next {
 		idle.Sub(c.rdl) <= min(d/8, time.Second); !keep {
 		c.setReadDeadline(idle)
 	}
-	c.idleDL = c.rdl
 	switch c.bg {
 	case bgNone:
 		c.bg = bgReading

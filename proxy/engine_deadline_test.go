@@ -2,8 +2,8 @@ package proxy_test
 
 import (
 	"context"
-	"fmt"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"net"
 	"net/http"

@@ -111,18 +111,17 @@ func (c *conn) readRequest() (*response, verdict) {
 		c.replyStatus(http.StatusBadRequest, "missing required Host header")
 		return nil, verdictClose
 	}
-	for k, vv := range head.Header {
-		if ok {
-			break // parseHead took only valid names and values
-		}
-		if !httpguts.ValidHeaderFieldName(k) {
-			c.replyStatus(http.StatusBadRequest, "invalid header name")
-			return nil, verdictClose
-		}
-		for _, v := range vv {
-			if !httpguts.ValidHeaderFieldValue(v) {
-				c.replyStatus(http.StatusBadRequest, "invalid header value")
+	if !ok { // parseHead took only valid names and values
+		for k, vv := range head.Header {
+			if !httpguts.ValidHeaderFieldName(k) {
+				c.replyStatus(http.StatusBadRequest, "invalid header name")
 				return nil, verdictClose
+			}
+			for _, v := range vv {
+				if !httpguts.ValidHeaderFieldValue(v) {
+					c.replyStatus(http.StatusBadRequest, "invalid header value")
+					return nil, verdictClose
+				}
 			}
 		}
 	}

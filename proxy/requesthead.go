@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"strings"
 
@@ -76,7 +77,7 @@ func parseHead(block []byte, req *http.Request) (hasBody, ok bool) {
 				return false, false
 			}
 		}
-		v = trimOWS(v)
+		v = textproto.TrimString(v) // no CR or LF is left in v
 		key := http.CanonicalHeaderKey(line[:colon])
 		if vv := h[key]; vv != nil {
 			h[key] = append(vv, v)

@@ -103,7 +103,7 @@ func (c *conn) outlived() bool {
 		c.setReadDeadline(time.Time{})
 		return true
 	}
-	return c.idleDL.IsZero() || time.Now().Before(c.idleDL)
+	return c.rdl.IsZero() || time.Now().Before(c.rdl) // rdl: the idle deadline afterRequest left in force
 }
 
 // readable is the wait's callback: false waits for the poller, true ends

@@ -57,11 +57,11 @@ func (v *viaTokens) add(h http.Header, proto string) {
 	}
 	switch hop := v.hop(proto); hop {
 	case v.v11:
-		h["Via"] = v.s11[:1:1]
+		h["Via"] = v.s11
 	case v.v10:
-		h["Via"] = v.s10[:1:1]
+		h["Via"] = v.s10
 	case v.v20:
-		h["Via"] = v.s20[:1:1]
+		h["Via"] = v.s20
 	default:
 		h["Via"] = []string{hop}
 	}

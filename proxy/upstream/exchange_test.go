@@ -130,6 +130,21 @@ var _ = Describe("Exchange", func() {
 		return err
 	}
 
+	// leaveDuringWait sends a request addr does not answer, lets the wait
+	// pass FirstByteWait (so the cancellation hook is armed), then cancels
+	// the client's context: the wait must end at once with its error.
+	leaveDuringWait := func(addr string) {
+		GinkgoHelper()
+		cctx, cancel := context.WithCancel(context.Background())
+		DeferCleanup(cancel)
+		ctx = cctx
+		done := make(chan error, 1)
+		go func() { done <- send(addr, upstream.AwaitOptions{}) }()
+		Consistently(done, "100ms").ShouldNot(Receive())
+		cancel()
+		Eventually(done).Should(Receive(MatchError(context.Canceled)))
+	}
+
 	It("should report a pooled connection the upstream closed as stale, and allow one resend", func() {
 		// One answer per connection, then a close without Connection: close:
 		// the pooled connection is dead when the next request takes it.
@@ -235,14 +250,7 @@ var _ = Describe("Exchange", func() {
 			io.Copy(io.Discard, br) // the second request gets no answer
 		})
 		Expect(send(addr, upstream.AwaitOptions{})).To(Succeed())
-		cctx, cancel := context.WithCancel(context.Background())
-		DeferCleanup(cancel)
-		ctx = cctx
-		done := make(chan error, 1)
-		go func() { done <- send(addr, upstream.AwaitOptions{}) }()
-		Consistently(done, "100ms").ShouldNot(Receive())
-		cancel()
-		Eventually(done).Should(Receive(MatchError(context.Canceled)))
+		leaveDuringWait(addr)
 	})
 
 	When("the upstream does not answer", func() {
@@ -256,15 +264,7 @@ var _ = Describe("Exchange", func() {
 		})
 
 		It("should unblock the wait as soon as the client leaves", func() {
-			cctx, cancel := context.WithCancel(context.Background())
-			DeferCleanup(cancel)
-			ctx = cctx
-			done := make(chan error, 1)
-			go func() { done <- send(addr, upstream.AwaitOptions{}) }()
-			// Past the first-byte wait: the cancellation hook is armed.
-			Consistently(done, "100ms").ShouldNot(Receive())
-			cancel()
-			Eventually(done).Should(Receive(MatchError(context.Canceled)))
+			leaveDuringWait(addr)
 		})
 
 		It("should give up after Timeout", func() {
