@@ -31,6 +31,7 @@ func (r *Result) WriteBenchfmt(w io.Writer) error {
 			add(t.P50, "p50-µs")
 			add(t.P99, "p99-µs")
 			add(t.OpenP99, "open-p99-µs")
+			add(t.OpenCPUPerReq, "open-cpu-µs/req")
 			add(t.LoadWakeups, "load-wakeups/req")
 			if t.Tunnel != nil {
 				add(t.Tunnel.MBps, "tunnel-MB/s")

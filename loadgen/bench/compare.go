@@ -16,7 +16,7 @@ func (r *runner) result() *Result {
 		tr := t.res
 		tr.ReqPerSec, tr.P50, tr.P99 = NewSpread(t.rps), NewSpread(t.p50), NewSpread(t.p99)
 		tr.CPUPerReq, tr.LoadCPU, tr.LoadWakeups = NewSpread(t.cpu), NewSpread(t.loadCPU), NewSpread(t.wakeups)
-		tr.OpenP50, tr.OpenP99 = NewSpread(t.open50), NewSpread(t.open99)
+		tr.OpenP50, tr.OpenP99, tr.OpenCPUPerReq = NewSpread(t.open50), NewSpread(t.open99), NewSpread(t.openCPU)
 		if len(t.tunnelMBps) > 0 {
 			tr.Tunnel = &Tunnel{MBps: NewSpread(t.tunnelMBps), CPUPerGB: NewSpread(t.tunnelCPUPerGB)}
 		}
@@ -52,8 +52,9 @@ func compare(res *Result) {
 				t.Vs = map[string]Ratio{}
 			}
 			t.Vs[o.Name] = Ratio{
-				ReqPerSec: ratio(t.ReqPerSec.Median, o.ReqPerSec.Median),
-				CPUPerReq: ratio(t.CPUPerReq.Median, o.CPUPerReq.Median),
+				ReqPerSec:     ratio(t.ReqPerSec.Median, o.ReqPerSec.Median),
+				CPUPerReq:     ratio(t.CPUPerReq.Median, o.CPUPerReq.Median),
+				OpenCPUPerReq: ratio(t.OpenCPUPerReq.Median, o.OpenCPUPerReq.Median),
 			}
 		}
 	}

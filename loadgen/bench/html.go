@@ -23,6 +23,7 @@ func (r *Result) WriteHTML(w io.Writer) error {
 	data.Charts = append(data.Charts,
 		barChart("Throughput, closed loop (req/s)", r.Targets, func(t TargetResult) Spread { return t.ReqPerSec }),
 		barChart("Proxy CPU per request (µs)", r.Targets, func(t TargetResult) Spread { return t.CPUPerReq }),
+		barChart("Proxy CPU per request at the open-loop rate (µs)", r.Targets, func(t TargetResult) Spread { return t.OpenCPUPerReq }),
 		barChart("p99 latency, closed loop (µs)", r.Targets, func(t TargetResult) Spread { return t.P99 }),
 		barChart("Added p99 at the open-loop rate (µs)", r.Targets, func(t TargetResult) Spread { return t.AddedP99 }),
 		barChart("CONNECT tunnel (MB/s)", r.Targets, func(t TargetResult) Spread {

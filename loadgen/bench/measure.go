@@ -99,8 +99,13 @@ func (r *runner) openRate() float64 {
 	return math.Max(1, math.Round(slowest*DefaultRateShare))
 }
 
-// openRep is one open-loop repetition at r.rate: corrected latency.
+// openRep is one open-loop repetition at r.rate: corrected latency, and
+// the proxy's CPU per request at a rate every target is given alike.
 func (r *runner) openRep(ctx context.Context, t *target) error {
+	var cpu0 time.Duration
+	if t.tree != nil {
+		cpu0, _ = t.tree.cpu()
+	}
 	plan := loadgen.Plan{Phases: []loadgen.Phase{{
 		Name: "open", Duration: r.cfg.Duration, Pacer: loadgen.Constant(r.rate), MaxInFlight: r.cfg.Connections,
 	}}}
@@ -111,6 +116,13 @@ func (r *runner) openRep(ctx context.Context, t *target) error {
 	t.res.Errors += rep.Overall.Failures
 	t.open50 = append(t.open50, us(rep.Overall.Corrected.P50))
 	t.open99 = append(t.open99, us(rep.Overall.Corrected.P99))
+	if t.tree != nil && rep.Overall.Requests > 0 {
+		cpu1, err := t.tree.cpu()
+		if err != nil {
+			return fmt.Errorf("%s: %w", t.res.Name, err)
+		}
+		t.openCPU = append(t.openCPU, us(cpu1-cpu0)/float64(rep.Overall.Requests))
+	}
 	return nil
 }
 

@@ -96,10 +96,15 @@ type TargetResult struct {
 	PeakRSS int64 `json:"peak_rss_bytes,omitempty"`
 
 	// Open loop at Setup.Rate: latency, and latency added over direct's.
-	OpenP50  Spread `json:"open_p50_us"`
-	OpenP99  Spread `json:"open_p99_us"`
-	AddedP50 Spread `json:"added_p50_us"`
-	AddedP99 Spread `json:"added_p99_us"`
+	OpenP50 Spread `json:"open_p50_us"`
+	OpenP99 Spread `json:"open_p99_us"`
+	// OpenCPUPerReq is the proxy's CPU µs per request in the open loop; empty
+	// when PID is 0. Every target gets the same rate there, so it compares
+	// proxies at equal work: in the closed loop a faster proxy also keeps
+	// the load core busier, and waking a busy core costs its writes less.
+	OpenCPUPerReq Spread `json:"open_cpu_us_per_req"`
+	AddedP50      Spread `json:"added_p50_us"`
+	AddedP99      Spread `json:"added_p99_us"`
 
 	// Idle is the memory held for idle client connections; nil when not measured.
 	Idle *Idle `json:"idle,omitempty"`
@@ -136,6 +141,8 @@ type Tunnel struct {
 type Ratio struct {
 	ReqPerSec float64 `json:"req_per_s,omitempty"`
 	CPUPerReq float64 `json:"cpu_per_req,omitempty"`
+	// OpenCPUPerReq compares CPU per request at the open-loop rate.
+	OpenCPUPerReq float64 `json:"open_cpu_per_req,omitempty"`
 }
 
 // Spread is a figure over the repetitions: median, minimum, maximum and the

@@ -94,10 +94,12 @@ var _ = Describe("Run", func() {
 				Expect(t.Idle.RSSAfter).To(BeNumerically(">", 0), name)
 				Expect(t.VsDirect).To(BeNumerically(">", 0), name)
 				Expect(t.AddedP50.Samples).To(HaveLen(2), name)
+				Expect(t.OpenCPUPerReq.Samples).To(HaveLen(2), "%s: CPU read around every open-loop repetition", name)
 			}
 			direct, _ := res.Target(Direct)
 			Expect(direct.PID).To(BeZero())
 			Expect(direct.CPUPerReq.Measured()).To(BeFalse())
+			Expect(direct.OpenCPUPerReq.Measured()).To(BeFalse())
 			Expect(direct.Idle).To(BeNil())
 		})
 

@@ -39,8 +39,8 @@ var _ = Describe("compare", func() {
 		sp := func(v ...float64) Spread { return NewSpread(v) }
 		res := &Result{Targets: []TargetResult{
 			{Name: Direct, Kind: KindDirect, ReqPerSec: sp(1000), OpenP50: sp(100, 110), OpenP99: sp(300, 320)},
-			{Name: Reverse, Kind: KindBuiltin, Mode: Reverse, ReqPerSec: sp(500), CPUPerReq: sp(30), OpenP50: sp(150, 170), OpenP99: sp(500, 420)},
-			{Name: "nginx", Kind: KindPeer, Mode: Reverse, ReqPerSec: sp(800), CPUPerReq: sp(12)},
+			{Name: Reverse, Kind: KindBuiltin, Mode: Reverse, ReqPerSec: sp(500), CPUPerReq: sp(30), OpenP50: sp(150, 170), OpenP99: sp(500, 420), OpenCPUPerReq: sp(60, 64)},
+			{Name: "nginx", Kind: KindPeer, Mode: Reverse, ReqPerSec: sp(800), CPUPerReq: sp(12), OpenCPUPerReq: sp(40)},
 			{Name: "squid", Kind: KindPeer, Mode: Forward, ReqPerSec: sp(400), CPUPerReq: sp(40)},
 		}}
 		compare(res)
@@ -52,6 +52,7 @@ var _ = Describe("compare", func() {
 		Expect(rev.Vs).NotTo(HaveKey("squid"), "a forward proxy is not compared with a reverse one")
 		Expect(rev.Vs["nginx"].CPUPerReq).To(Equal(2.5))
 		Expect(rev.Vs["nginx"].ReqPerSec).To(Equal(0.625))
+		Expect(rev.Vs["nginx"].OpenCPUPerReq).To(Equal(1.55), "median 62 over 40, at the same open-loop rate")
 		Expect(res.Targets[2].Vs[Reverse].CPUPerReq).To(Equal(0.4))
 	})
 })

@@ -23,7 +23,7 @@ type target struct {
 	proxyAddr string // a forward proxy's host:port, for CONNECT; "" otherwise
 
 	rps, p50, p99, cpu, loadCPU, wakeups []float64
-	open50, open99                       []float64
+	open50, open99, openCPU              []float64
 	tunnelMBps, tunnelCPUPerGB           []float64
 }
 

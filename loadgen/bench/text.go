@@ -35,10 +35,10 @@ func (r *Result) WriteText(w io.Writer) error {
 	if s.Rate > 0 {
 		fmt.Fprintf(ew, "\nopen loop at %.0f req/s (corrected latency; added = proxied − direct, same repetition)\n", s.Rate)
 		tw = tabwriter.NewWriter(ew, 2, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "target\tp50 µs\tp99 µs\tadded p50 µs\tadded p99 µs\t")
+		fmt.Fprintln(tw, "target\tp50 µs\tp99 µs\tadded p50 µs\tadded p99 µs\tCPU µs/req\t")
 		for _, t := range r.Targets {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t\n", t.Name, t.OpenP50.Format("%.0f"), t.OpenP99.Format("%.0f"),
-				t.AddedP50.Format("%+.0f"), t.AddedP99.Format("%+.0f"))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", t.Name, t.OpenP50.Format("%.0f"), t.OpenP99.Format("%.0f"),
+				t.AddedP50.Format("%+.0f"), t.AddedP99.Format("%+.0f"), t.OpenCPUPerReq.Format("%.1f"))
 		}
 		_ = tw.Flush()
 	}
@@ -75,7 +75,11 @@ func (r *Result) WriteText(w io.Writer) error {
 		}
 		for _, o := range r.Targets {
 			if q, ok := t.Vs[o.Name]; ok && o.Kind != KindBuiltin {
-				vs = append(vs, fmt.Sprintf("%s vs %s: CPU per request %s, req/s %s", t.Name, o.Name, times(q.CPUPerReq), times(q.ReqPerSec)))
+				line := fmt.Sprintf("%s vs %s: CPU per request %s", t.Name, o.Name, times(q.CPUPerReq))
+				if q.OpenCPUPerReq > 0 {
+					line += fmt.Sprintf(" (%s at %.0f req/s, open loop)", times(q.OpenCPUPerReq), s.Rate)
+				}
+				vs = append(vs, line+", req/s "+times(q.ReqPerSec))
 			}
 		}
 	}
