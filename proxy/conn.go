@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/proxylab/proxylab/proxy/socket"
 )
 
 // readPhase says which deadline a read from the connection gets.
@@ -39,6 +41,7 @@ const (
 type conn struct {
 	e      *engine
 	rw     net.Conn
+	sock   *socket.Stream // rw's socket read and written directly; nil: through rw
 	remote string
 	ctx    context.Context // e.ctx with the local address
 	cfg    *ServerConfig
@@ -91,6 +94,7 @@ func newConn(e *engine, rw net.Conn) *conn {
 	c := &conn{e: e, rw: rw, cfg: &e.s.cfg, first: true, state: stateIdle, remote: rw.RemoteAddr().String(),
 		ctx: context.WithValue(e.ctx, http.LocalAddrContextKey, rw.LocalAddr())}
 	c.awaitFn = c.await
+	c.sock = socket.New(rw)
 	if sc, ok := rw.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
 			c.raw = raw
@@ -134,7 +138,13 @@ func (c *conn) Read(p []byte) (int, error) {
 		}
 		c.setReadDeadline(dl)
 	}
-	n, err := c.rw.Read(p)
+	var n int
+	var err error
+	if c.sock != nil {
+		n, err = c.sock.Read(p)
+	} else {
+		n, err = c.rw.Read(p)
+	}
 	if c.phase == phaseHeader {
 		c.remain -= int64(n)
 	}
@@ -160,7 +170,7 @@ func (w *connWriter) Write(p []byte) (int, error) {
 		if c.fixedWDL.IsZero() {
 			c.setWriteDeadline(c.respDL) // WriteTimeout, or none
 		}
-		n, err := c.rw.Write(p)
+		n, err := c.write(p)
 		if err != nil {
 			c.werr = err
 		}
@@ -178,7 +188,7 @@ func (w *connWriter) Write(p []byte) (int, error) {
 		if ahead := dl.Sub(c.wdl); c.wdl.IsZero() || !c.wdl.After(now) || ahead < 0 || ahead > window/8 {
 			c.setWriteDeadline(dl)
 		}
-		n, err := c.rw.Write(p)
+		n, err := c.write(p)
 		total += n
 		if err == nil {
 			return total, nil
@@ -194,6 +204,14 @@ func (w *connWriter) Write(p []byte) (int, error) {
 		c.werr = err
 		return total, err
 	}
+}
+
+// write writes p to the socket.
+func (c *conn) write(p []byte) (int, error) {
+	if c.sock != nil {
+		return c.sock.Write(p)
+	}
+	return c.rw.Write(p)
 }
 
 // setReadDeadline sets the connection's read deadline and remembers it.

@@ -2,8 +2,9 @@ package proxy
 
 import (
 	"io"
-	"syscall"
 	"time"
+
+	"github.com/proxylab/proxylab/proxy/socket"
 )
 
 // The background wait: one per connection at a time, started once a
@@ -115,18 +116,11 @@ func (c *conn) readable(fd uintptr) bool {
 	if c.waitCall > 1 && !c.running.Load() {
 		return true // woken after the handler: the next read tells
 	}
-	for {
-		n, _, err := syscall.Recvfrom(int(fd), c.one[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		switch {
-		case err == syscall.EINTR:
-			continue
-		case err == syscall.EAGAIN:
-			return false
-		case err != nil || n == 0:
-			c.waitEOF = true
-		}
-		return true
+	readable, end := socket.Peek(fd)
+	if end {
+		c.waitEOF = true
 	}
+	return readable
 }
 
 // abortBackground stops a background read and waits for it; a byte it took

@@ -28,7 +28,9 @@ const ProbeAfter = time.Second
 type Config struct {
 	// Dial opens connections; nil means a net.Dialer bounded by DialTimeout.
 	// A dialer that wraps connections can expose the TCP connection with a
-	// NetConn() net.Conn method so the liveness probe can reach its socket.
+	// NetConn() net.Conn method: the liveness probe then reaches its socket,
+	// and reads and writes go to the socket directly (proxy/socket), past
+	// the wrapper's Read and Write; its Close and deadlines are still used.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// DialTimeout bounds the default dialer; 0 means DefaultDialTimeout (2s).
 	// It is not used when Dial is set.

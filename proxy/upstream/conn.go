@@ -8,6 +8,8 @@ import (
 	"net"
 	"syscall"
 	"time"
+
+	"github.com/proxylab/proxylab/proxy/socket"
 )
 
 // Conn is one pooled upstream connection with its buffers. It belongs to one
@@ -25,33 +27,46 @@ type Conn struct {
 	lapse   bool
 	lapseAt time.Time // the deadline lapse refers to
 
+	sock   *socket.Stream        // the socket read and written directly; nil: through c
 	raw    syscall.RawConn       // for the liveness peek; nil if unavailable
 	peekFn func(fd uintptr) bool // peek, bound once
 	live   bool                  // result of the last peek
-	peekB  [1]byte
 }
 
 func newConn(c net.Conn, addr string, size int) *Conn {
-	pc := &Conn{c: c, bw: bufio.NewWriterSize(c, size), addr: addr}
+	pc := &Conn{c: c, addr: addr}
 	pc.br = bufio.NewReaderSize((*connReader)(pc), size)
-	inner := c
-	for {
-		if _, ok := inner.(*tls.Conn); ok {
-			return pc // the socket carries records, not the peer's bytes: no peek
+	if inner := socketOf(c); inner != nil {
+		if sc, ok := inner.(syscall.Conn); ok {
+			if raw, err := sc.SyscallConn(); err == nil {
+				pc.raw = raw
+				pc.peekFn = pc.peek
+			}
 		}
-		u, ok := inner.(interface{ NetConn() net.Conn })
-		if !ok {
-			break
-		}
-		inner = u.NetConn()
+		pc.sock = socket.New(inner)
 	}
-	if sc, ok := inner.(syscall.Conn); ok {
-		if raw, err := sc.SyscallConn(); err == nil {
-			pc.raw = raw
-			pc.peekFn = pc.peek
-		}
+	if pc.sock != nil {
+		pc.bw = bufio.NewWriterSize(pc.sock, size)
+	} else {
+		pc.bw = bufio.NewWriterSize(c, size)
 	}
 	return pc
+}
+
+// socketOf unwraps c through NetConn methods to the connection whose
+// socket carries the peer's bytes; nil when that is a TLS connection (the
+// socket carries records).
+func socketOf(c net.Conn) net.Conn {
+	for {
+		if _, ok := c.(*tls.Conn); ok {
+			return nil
+		}
+		u, ok := c.(interface{ NetConn() net.Conn })
+		if !ok {
+			return c
+		}
+		c = u.NetConn()
+	}
 }
 
 // connReader is what the connection's bufio.Reader reads from.
@@ -60,6 +75,9 @@ type connReader Conn
 func (r *connReader) Read(p []byte) (int, error) {
 	pc := (*Conn)(r)
 	pc.unlapse()
+	if pc.sock != nil {
+		return pc.sock.Read(p)
+	}
 	return pc.c.Read(p)
 }
 
@@ -112,11 +130,11 @@ func (pc *Conn) alive() bool {
 
 // peek runs inside RawConn.Read; it never waits for readiness.
 func (pc *Conn) peek(fd uintptr) bool {
-	_, _, err := syscall.Recvfrom(int(fd), pc.peekB[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
 	// Bytes (out of step), 0 bytes (orderly close) or another error all
-	// mean the connection is unusable; EAGAIN (open and quiet) is the only
-	// good answer.
-	pc.live = err == syscall.EAGAIN || err == syscall.EWOULDBLOCK
+	// mean the connection is unusable; nothing to read (open and quiet) is
+	// the only good answer.
+	readable, _ := socket.Peek(fd)
+	pc.live = !readable
 	return true
 }
 
