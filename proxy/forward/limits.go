@@ -125,6 +125,11 @@ func (c *limitConn) Close() error {
 	return err
 }
 
+// NetConn returns the connection under the wrapper: the server reads and
+// writes its socket directly (proxy/socket); the slot is still released by
+// Close.
+func (c *limitConn) NetConn() net.Conn { return c.Conn }
+
 // SyscallConn exposes the socket under the wrapper, so that the server can
 // wait for a kept-alive connection's next request without reading (the
 // proxylab engine parks on readability; without it, it parks in a one-byte

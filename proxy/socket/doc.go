@@ -22,7 +22,8 @@
 //
 // Peek reports without consuming whether bytes (or the end) are there.
 //
-// New returns nil where raw calls are not available (not Linux, a TLS
-// connection, a wrapper without SyscallConn); callers then use the
-// connection itself.
+// New unwraps wrappers that have a NetConn() net.Conn method (and never a
+// TLS connection) and returns nil where raw calls are not available (not
+// Linux, TLS, another kind of connection); callers then use the connection
+// itself.
 package socket

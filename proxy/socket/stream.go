@@ -1,6 +1,7 @@
 package socket
 
 import (
+	"crypto/tls"
 	"io"
 	"net"
 	"os"
@@ -28,11 +29,23 @@ type Stream struct {
 	writeFn func(fd uintptr) bool // s.writeStep, bound once
 }
 
-// New returns a Stream on c, or nil when c's socket cannot be used directly
-// (see the package doc).
+// New returns a Stream on c's socket, or nil when it cannot be used
+// directly (see the package doc). A wrapper with a NetConn() net.Conn method
+// is unwrapped: the Stream then reads and writes past the wrapper's Read
+// and Write, so a wrapper that must see every byte should not have one.
 func New(c net.Conn) *Stream {
 	if !available {
 		return nil
+	}
+	for {
+		if _, ok := c.(*tls.Conn); ok {
+			return nil // the socket carries records, not the peer's bytes
+		}
+		u, ok := c.(interface{ NetConn() net.Conn })
+		if !ok {
+			break
+		}
+		c = u.NetConn()
 	}
 	switch c.(type) {
 	case *net.TCPConn, *net.UnixConn:
@@ -48,7 +61,7 @@ func New(c net.Conn) *Stream {
 	return s
 }
 
-// Conn returns the connection the Stream was made on.
+// Conn returns the connection whose socket the Stream uses.
 func (s *Stream) Conn() net.Conn { return s.conn }
 
 // Read reads like the connection's Read: at most len(p) bytes, waiting for

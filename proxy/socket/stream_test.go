@@ -46,6 +46,13 @@ func rawPeek(c *net.TCPConn) (readable, end bool) {
 	return readable, end
 }
 
+// wrapper wraps a connection the way a connection-limit or counting
+// wrapper does, exposing it with NetConn; its own Read fails.
+type wrapper struct{ net.Conn }
+
+func (w wrapper) NetConn() net.Conn          { return w.Conn }
+func (w wrapper) Read(p []byte) (int, error) { return 0, errors.New("wrapper Read called") }
+
 var _ = Describe("Stream", func() {
 	It("should be made only on a connection whose socket carries the peer's bytes", func() {
 		a, _ := tcpPair()
@@ -59,6 +66,21 @@ var _ = Describe("Stream", func() {
 
 		c, _ := tcpPair()
 		Expect(socket.New(tls.Client(c, &tls.Config{}))).To(BeNil(), "TLS records, not the peer's bytes")
+		Expect(socket.New(wrapper{tls.Client(c, &tls.Config{})})).To(BeNil(), "not even under a wrapper")
+	})
+
+	It("should unwrap a wrapper with NetConn and use the socket under it", func() {
+		a, b := tcpPair()
+		w := wrapper{a}
+		s := socket.New(w)
+		Expect(s).NotTo(BeNil())
+		Expect(s.Conn()).To(BeIdenticalTo(a))
+		_, err := b.Write([]byte("hi"))
+		Expect(err).NotTo(HaveOccurred())
+		buf := make([]byte, 4)
+		n, err := s.Read(buf)
+		Expect(err).NotTo(HaveOccurred(), "the wrapper's Read (which fails) is not called")
+		Expect(string(buf[:n])).To(Equal("hi"))
 	})
 
 	It("should carry bytes both ways, and write all of a buffer larger than the socket's", func() {

@@ -43,7 +43,7 @@ func newConn(c net.Conn, addr string, size int) *Conn {
 				pc.peekFn = pc.peek
 			}
 		}
-		pc.sock = socket.New(inner)
+		pc.sock = socket.New(c)
 	}
 	if pc.sock != nil {
 		pc.bw = bufio.NewWriterSize(pc.sock, size)
