@@ -67,8 +67,9 @@ running (--target) side by side in one run, with one method:
 For each target it reports req/s and p50/p99 (closed loop, --connections),
 the proxy's CPU µs per request (Δ utime+stime of its process tree from
 /proc/PID/stat over requests; meaningful even when the load generator's core
-is the bottleneck), peak RSS (VmHWM), latency added over direct at a fixed
-open-loop rate (--rate; default half the slowest target's req/s), CONNECT
+is the bottleneck), peak RSS (VmHWM), latency added over direct and the
+proxy's CPU µs per request at a fixed open-loop rate, the same for every
+target (--rate; default half the slowest target's req/s), CONNECT
 bulk throughput through each forward proxy vs plain TCP (MB/s), and with
 --idle-conns N the RSS each idle keep-alive client connection costs. Ratios
 vs direct and between proxies of the same mode close the report.
@@ -116,7 +117,7 @@ format, so that two runs compare with benchstat (Mann-Whitney U). Progress goes 
 	fl.DurationVar(&f.warmup, "warmup", bench.DefaultWarmup, "warm-up per target before the first repetition, discarded (0 for none)")
 	fl.IntVar(&f.connections, "connections", bench.DefaultConnections, "closed-loop connections, and the most open-loop requests in flight")
 	fl.IntVar(&f.reps, "reps", bench.DefaultReps, "interleaved repetitions")
-	fl.StringVar(&f.rate, "rate", "", `open-loop rate for added latency, N/unit ("5000/s"); default half the slowest target's req/s; "off" skips it`)
+	fl.StringVar(&f.rate, "rate", "", `open-loop rate for added latency and CPU at equal work, N/unit ("5000/s"); default half the slowest target's req/s; "off" skips it`)
 	fl.StringVar(&f.body, "body", "0", "response body size (0, 1KiB, 16KiB, …)")
 	fl.StringArrayVar(&f.peers, "peer", nil, "external proxy to start beside the built-in ones: "+strings.Join(bench.Peers(), ", ")+"; repeatable or comma-separated")
 	fl.StringArrayVar(&f.targets, "target", nil, "a proxy already running: http://HOST:PORT/path or proxy+http://HOST:PORT; repeatable")
