@@ -47,8 +47,12 @@ func New(c net.Conn) *Stream {
 		}
 		c = u.NetConn()
 	}
-	switch c.(type) {
-	case *net.TCPConn, *net.UnixConn:
+	switch c := c.(type) {
+	case *net.TCPConn:
+	case *net.UnixConn:
+		if c.LocalAddr().Network() != "unix" {
+			return nil // datagrams and packets: a read of nothing is not the end
+		}
 	default:
 		return nil
 	}
