@@ -13,8 +13,9 @@ import (
 // One Read and one Write may run at once; a second concurrent Read (or
 // Write) goes through the connection's own method instead.
 type Stream struct {
-	conn net.Conn
-	raw  syscall.RawConn
+	conn    net.Conn
+	raw     syscall.RawConn
+	network string // "tcp" or "unix", for errors
 
 	reading atomic.Bool
 	rb      []byte
@@ -47,12 +48,14 @@ func New(c net.Conn) *Stream {
 		}
 		c = u.NetConn()
 	}
+	network := "tcp"
 	switch c := c.(type) {
 	case *net.TCPConn:
 	case *net.UnixConn:
-		if c.LocalAddr().Network() != "unix" {
+		if a, ok := c.LocalAddr().(*net.UnixAddr); !ok || a == nil || a.Net != "unix" {
 			return nil // datagrams and packets: a read of nothing is not the end
 		}
+		network = "unix"
 	default:
 		return nil
 	}
@@ -60,7 +63,7 @@ func New(c net.Conn) *Stream {
 	if err != nil {
 		return nil
 	}
-	s := &Stream{conn: c, raw: raw}
+	s := &Stream{conn: c, raw: raw, network: network}
 	s.readFn, s.writeFn = s.readStep, s.writeStep
 	return s
 }
@@ -141,5 +144,5 @@ func (s *Stream) opError(op string, err error) error {
 	if oe, ok := err.(*net.OpError); ok {
 		err = oe.Err
 	}
-	return &net.OpError{Op: op, Net: s.conn.LocalAddr().Network(), Source: s.conn.LocalAddr(), Addr: s.conn.RemoteAddr(), Err: err}
+	return &net.OpError{Op: op, Net: s.network, Source: s.conn.LocalAddr(), Addr: s.conn.RemoteAddr(), Err: err}
 }
