@@ -20,6 +20,7 @@ import (
 	"github.com/proxylab/proxylab/proxy/balance"
 	"github.com/proxylab/proxylab/proxy/health"
 	"github.com/proxylab/proxylab/proxy/reverse"
+	"github.com/proxylab/proxylab/proxy/socket"
 )
 
 // proxyChildren are the subcommands of `proxylab proxy`; each proxy adds its
@@ -194,21 +195,29 @@ func runReverse(cmd *cobra.Command, cfg reverse.Config, f reverseFlags) error {
 		return err
 	}
 	scheme := "http"
+	var tlsCfg *tls.Config
 	if f.tlsCert != "" {
 		cert, err := tls.LoadX509KeyPair(f.tlsCert, f.tlsKey)
 		if err != nil {
 			ln.Close()
 			return usageErrorf("--tls-cert/--tls-key: %v", err)
 		}
-		ln = tls.NewListener(ln, &tls.Config{
+		tlsCfg = &tls.Config{
 			Certificates: []tls.Certificate{cert},
 			NextProtos:   []string{"h2", "http/1.1"},
 			MinVersion:   tls.VersionTLS12,
-		})
+		}
 		scheme = "https"
 	}
 	servers := []*proxy.Server{proxy.NewServer(p, cfg.ServerConfig())}
 	listeners := []net.Listener{ln}
+	if tlsCfg != nil {
+		// TLS goes through ServeTLS, which speaks HTTP/2 to clients that
+		// negotiate it; the records are read and written with raw calls
+		// (proxy/socket), as plain connections are.
+		servers[0].HTTPServer().TLSConfig = tlsCfg
+		listeners[0] = tlsListener{socket.Listener(ln)}
+	}
 	fmt.Fprintf(out, "reverse proxy listening on %s://%s\n", scheme, ln.Addr())
 	if cfg.Admin != "" {
 		aln, err := proxy.Listen(cfg.Admin)
@@ -223,6 +232,9 @@ func runReverse(cmd *cobra.Command, cfg reverse.Config, f reverseFlags) error {
 	return serveUntilSignal(cmd.Context(), out, servers, listeners, f.shutdownTimeout)
 }
 
+// tlsListener marks a listener whose server serves TLS (Server.ServeTLS).
+type tlsListener struct{ net.Listener }
+
 // serveUntilSignal serves every server on its listener until SIGINT/SIGTERM
 // or one fails, then shuts them all down within timeout.
 func serveUntilSignal(ctx context.Context, out io.Writer, servers []*proxy.Server, lns []net.Listener, timeout time.Duration) error {
@@ -230,7 +242,13 @@ func serveUntilSignal(ctx context.Context, out io.Writer, servers []*proxy.Serve
 	defer stop()
 	errc := make(chan error, len(servers))
 	for i, s := range servers {
-		go func() { errc <- s.Serve(lns[i]) }()
+		go func() {
+			if tl, ok := lns[i].(tlsListener); ok {
+				errc <- s.ServeTLS(tl.Listener, "", "") // the certificates are in its TLSConfig
+				return
+			}
+			errc <- s.Serve(lns[i])
+		}()
 	}
 	var serveErr error
 	select {

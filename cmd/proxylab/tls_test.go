@@ -1,0 +1,90 @@
+package main
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	. "github.com/onsi/gomega/gbytes"
+	"github.com/onsi/gomega/gexec"
+)
+
+// selfSignedFiles writes a throwaway certificate for 127.0.0.1 and its key
+// as PEM files in dir.
+func selfSignedFiles(dir string) (certFile, keyFile string) {
+	GinkgoHelper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	Expect(err).NotTo(HaveOccurred())
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	Expect(err).NotTo(HaveOccurred())
+	kder, err := x509.MarshalECPrivateKey(key)
+	Expect(err).NotTo(HaveOccurred())
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	Expect(os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)).To(Succeed())
+	Expect(os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)).To(Succeed())
+	return certFile, keyFile
+}
+
+var _ = Describe("proxy reverse --tls-cert", func() {
+	It("should answer HTTP/2 to clients that negotiate it, and HTTP/1.1 to the others", func() {
+		upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.WriteString(w, "from upstream")
+		}))
+		DeferCleanup(upstream.Close)
+		certFile, keyFile := selfSignedFiles(GinkgoT().TempDir())
+
+		cmd := exec.Command(binary, "proxy", "reverse", "--listen", "127.0.0.1:0", "--upstream", upstream.URL,
+			"--tls-cert", certFile, "--tls-key", keyFile)
+		s, err := gexec.Start(cmd, GinkgoWriter, GinkgoWriter)
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(func() {
+			s.Interrupt()
+			Eventually(s).WithTimeout(10 * time.Second).Should(gexec.Exit())
+		})
+		listening := regexp.MustCompile(`listening on https://(\S+)`)
+		Eventually(s.Out).WithTimeout(10 * time.Second).Should(Say(listening.String()))
+		addr := listening.FindSubmatch(s.Out.Contents())[1]
+
+		for _, h2 := range []bool{true, false} {
+			tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, ForceAttemptHTTP2: h2}
+			if !h2 {
+				tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{} // HTTP/1.1 only
+			}
+			client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+			resp, err := client.Get("https://" + string(addr) + "/")
+			Expect(err).NotTo(HaveOccurred(), "h2 %v", h2)
+			body, err := io.ReadAll(resp.Body)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(resp.Body.Close()).To(Succeed())
+			Expect(string(body)).To(Equal("from upstream"))
+			if h2 {
+				Expect(resp.Proto).To(Equal("HTTP/2.0"))
+			} else {
+				Expect(resp.Proto).To(Equal("HTTP/1.1"))
+			}
+			tr.CloseIdleConnections()
+		}
+	})
+})
