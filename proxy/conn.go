@@ -94,12 +94,15 @@ func newConn(e *engine, rw net.Conn) *conn {
 	c := &conn{e: e, rw: rw, cfg: &e.s.cfg, first: true, state: stateIdle, remote: rw.RemoteAddr().String(),
 		ctx: context.WithValue(e.ctx, http.LocalAddrContextKey, rw.LocalAddr())}
 	c.awaitFn = c.await
-	c.sock = socket.New(rw)
-	if sc, ok := rw.(syscall.Conn); ok {
+	if c.sock = socket.New(rw); c.sock != nil {
+		c.raw = c.sock.RawConn()
+	} else if sc, ok := rw.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
 			c.raw = raw
-			c.waitFn = c.readable
 		}
+	}
+	if c.raw != nil {
+		c.waitFn = c.readable
 	}
 	return c
 }

@@ -34,10 +34,7 @@ func (r *runner) closed(ctx context.Context, t *target, d time.Duration) (loadge
 // closedRep is one measured closed-loop repetition: req/s, latency and the
 // proxy's CPU per request.
 func (r *runner) closedRep(ctx context.Context, t *target) error {
-	var cpu0 time.Duration
-	if t.tree != nil {
-		cpu0, _ = t.tree.cpu()
-	}
+	cpu0 := t.cpuMark()
 	wake0, wakeErr := r.loadWakeups()
 	self0, wall0 := selfCPU(), time.Now()
 	st, err := r.closed(ctx, t, r.cfg.Duration)
@@ -58,12 +55,10 @@ func (r *runner) closedRep(ctx context.Context, t *target) error {
 	if wake1, err := r.loadWakeups(); wakeErr == nil && err == nil && st.Requests > 0 {
 		t.wakeups = append(t.wakeups, float64(wake1-wake0)/float64(st.Requests))
 	}
-	if t.tree != nil && st.Requests > 0 {
-		cpu1, err := t.tree.cpu()
-		if err != nil {
-			return fmt.Errorf("%s: %w", t.res.Name, err)
-		}
-		t.cpu = append(t.cpu, us(cpu1-cpu0)/float64(st.Requests))
+	if used, ok, err := t.cpuSince(cpu0); err != nil {
+		return err
+	} else if ok && st.Requests > 0 {
+		t.cpu = append(t.cpu, us(used)/float64(st.Requests))
 	}
 	return nil
 }
@@ -102,10 +97,7 @@ func (r *runner) openRate() float64 {
 // openRep is one open-loop repetition at r.rate: corrected latency, and
 // the proxy's CPU per request at a rate every target is given alike.
 func (r *runner) openRep(ctx context.Context, t *target) error {
-	var cpu0 time.Duration
-	if t.tree != nil {
-		cpu0, _ = t.tree.cpu()
-	}
+	cpu0 := t.cpuMark()
 	plan := loadgen.Plan{Phases: []loadgen.Phase{{
 		Name: "open", Duration: r.cfg.Duration, Pacer: loadgen.Constant(r.rate), MaxInFlight: r.cfg.Connections,
 	}}}
@@ -116,12 +108,10 @@ func (r *runner) openRep(ctx context.Context, t *target) error {
 	t.res.Errors += rep.Overall.Failures
 	t.open50 = append(t.open50, us(rep.Overall.Corrected.P50))
 	t.open99 = append(t.open99, us(rep.Overall.Corrected.P99))
-	if t.tree != nil && rep.Overall.Requests > 0 {
-		cpu1, err := t.tree.cpu()
-		if err != nil {
-			return fmt.Errorf("%s: %w", t.res.Name, err)
-		}
-		t.openCPU = append(t.openCPU, us(cpu1-cpu0)/float64(rep.Overall.Requests))
+	if used, ok, err := t.cpuSince(cpu0); err != nil {
+		return err
+	} else if ok && rep.Overall.Requests > 0 {
+		t.openCPU = append(t.openCPU, us(used)/float64(rep.Overall.Requests))
 	}
 	return nil
 }
@@ -129,10 +119,7 @@ func (r *runner) openRep(ctx context.Context, t *target) error {
 // tunnelRep is one bulk transfer (Config.TunnelStreams streams at once)
 // through t's CONNECT tunnels (direct: straight to the sink).
 func (r *runner) tunnelRep(ctx context.Context, t *target) error {
-	var cpu0 time.Duration
-	if t.tree != nil {
-		cpu0, _ = t.tree.cpu()
-	}
+	cpu0 := t.cpuMark()
 	n, elapsed, err := r.sink.stream(ctx, t.proxyAddr, r.cfg.TunnelStreams, r.tunnelDuration())
 	if err != nil {
 		return fmt.Errorf("%s: %w", t.res.Name, err)
@@ -141,12 +128,10 @@ func (r *runner) tunnelRep(ctx context.Context, t *target) error {
 		return fmt.Errorf("%s: tunnel: no bytes reached the sink", t.res.Name)
 	}
 	t.tunnelMBps = append(t.tunnelMBps, float64(n)/1e6/elapsed.Seconds())
-	if t.tree != nil {
-		cpu1, err := t.tree.cpu()
-		if err != nil {
-			return fmt.Errorf("%s: %w", t.res.Name, err)
-		}
-		t.tunnelCPUPerGB = append(t.tunnelCPUPerGB, float64((cpu1-cpu0).Milliseconds())/(float64(n)/1e9))
+	if used, ok, err := t.cpuSince(cpu0); err != nil {
+		return err
+	} else if ok {
+		t.tunnelCPUPerGB = append(t.tunnelCPUPerGB, float64(used.Milliseconds())/(float64(n)/1e9))
 	}
 	return nil
 }

@@ -27,6 +27,29 @@ type target struct {
 	tunnelMBps, tunnelCPUPerGB           []float64
 }
 
+// cpuMark reads the proxy's CPU time (its process tree's) before a run; 0
+// when its process is not known.
+func (t *target) cpuMark() time.Duration {
+	if t.tree == nil {
+		return 0
+	}
+	d, _ := t.tree.cpu()
+	return d
+}
+
+// cpuSince returns the CPU time the proxy used since mark; ok is false when
+// its process is not known.
+func (t *target) cpuSince(mark time.Duration) (used time.Duration, ok bool, err error) {
+	if t.tree == nil {
+		return 0, false, nil
+	}
+	now, err := t.tree.cpu()
+	if err != nil {
+		return 0, false, fmt.Errorf("%s: %w", t.res.Name, err)
+	}
+	return now - mark, true, nil
+}
+
 // connectAddr is where the target's client connections go: the proxy, or
 // the URL's host for direct and reverse targets.
 func (t *target) connectAddr() string {

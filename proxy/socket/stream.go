@@ -38,15 +38,8 @@ func New(c net.Conn) *Stream {
 	if !available {
 		return nil
 	}
-	for {
-		if _, ok := c.(*tls.Conn); ok {
-			return nil // the socket carries records, not the peer's bytes
-		}
-		u, ok := c.(interface{ NetConn() net.Conn })
-		if !ok {
-			break
-		}
-		c = u.NetConn()
+	if c = Unwrap(c); c == nil {
+		return nil
 	}
 	network := "tcp"
 	switch c := c.(type) {
@@ -67,6 +60,26 @@ func New(c net.Conn) *Stream {
 	s.readFn, s.writeFn = s.readStep, s.writeStep
 	return s
 }
+
+// Unwrap follows c's NetConn() net.Conn methods down to the connection
+// whose socket carries the peer's bytes; nil when that is a TLS connection
+// (its socket carries records).
+func Unwrap(c net.Conn) net.Conn {
+	for {
+		if _, ok := c.(*tls.Conn); ok {
+			return nil
+		}
+		u, ok := c.(interface{ NetConn() net.Conn })
+		if !ok {
+			return c
+		}
+		c = u.NetConn()
+	}
+}
+
+// RawConn returns the socket's syscall.RawConn, for callers that also wait
+// on it or peek at it.
+func (s *Stream) RawConn() syscall.RawConn { return s.raw }
 
 // Conn returns the connection whose socket the Stream uses.
 func (s *Stream) Conn() net.Conn { return s.conn }

@@ -92,6 +92,8 @@ var _ = Describe("Stream", func() {
 	It("should unwrap a wrapper with NetConn and use the socket under it", func() {
 		a, b := tcpPair()
 		w := wrapper{a}
+		Expect(socket.Unwrap(w)).To(BeIdenticalTo(a))
+		Expect(socket.Unwrap(wrapper{tls.Client(a, &tls.Config{})})).To(BeNil())
 		s := socket.New(w)
 		Expect(s).NotTo(BeNil())
 		Expect(s.Conn()).To(BeIdenticalTo(a))

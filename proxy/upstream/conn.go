@@ -2,7 +2,6 @@ package upstream
 
 import (
 	"bufio"
-	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -36,37 +35,21 @@ type Conn struct {
 func newConn(c net.Conn, addr string, size int) *Conn {
 	pc := &Conn{c: c, addr: addr}
 	pc.br = bufio.NewReaderSize((*connReader)(pc), size)
-	if inner := socketOf(c); inner != nil {
-		if sc, ok := inner.(syscall.Conn); ok {
-			if raw, err := sc.SyscallConn(); err == nil {
-				pc.raw = raw
-				pc.peekFn = pc.peek
-			}
-		}
-		pc.sock = socket.New(c)
-	}
-	if pc.sock != nil {
+	if pc.sock = socket.New(c); pc.sock != nil {
+		pc.raw = pc.sock.RawConn()
 		pc.bw = bufio.NewWriterSize(pc.sock, size)
 	} else {
+		if sc, ok := socket.Unwrap(c).(syscall.Conn); ok {
+			if raw, err := sc.SyscallConn(); err == nil {
+				pc.raw = raw
+			}
+		}
 		pc.bw = bufio.NewWriterSize(c, size)
 	}
-	return pc
-}
-
-// socketOf unwraps c through NetConn methods to the connection whose
-// socket carries the peer's bytes; nil when that is a TLS connection (the
-// socket carries records).
-func socketOf(c net.Conn) net.Conn {
-	for {
-		if _, ok := c.(*tls.Conn); ok {
-			return nil
-		}
-		u, ok := c.(interface{ NetConn() net.Conn })
-		if !ok {
-			return c
-		}
-		c = u.NetConn()
+	if pc.raw != nil {
+		pc.peekFn = pc.peek
 	}
+	return pc
 }
 
 // connReader is what the connection's bufio.Reader reads from.

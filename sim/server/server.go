@@ -118,7 +118,7 @@ func (s *Server) startLocked(addr string) error {
 	inc.srv.Handler = gated(inc, h2c.NewHandler(s.routes(inc), h2s))
 	if s.cfg.TLS {
 		host, _, _ := net.SplitHostPort(s.bound)
-		cert, err := selfSigned(s.cfg.Name, host)
+		cert, err := SelfSigned(s.cfg.Name, host)
 		if err != nil {
 			_ = ln.Close()
 			return err

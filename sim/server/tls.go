@@ -13,9 +13,10 @@ import (
 	"time"
 )
 
-// selfSigned makes a throwaway certificate for a TLS server named name,
-// valid for its name, localhost and every loopback address it may bind.
-func selfSigned(name string, hosts ...string) (tls.Certificate, error) {
+// SelfSigned makes a throwaway certificate for a TLS server named name,
+// valid for its name, localhost and the hosts given (names or addresses).
+// The simulated servers use it for TLS; tests use it for any server.
+func SelfSigned(name string, hosts ...string) (tls.Certificate, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return tls.Certificate{}, fmt.Errorf("server %s: tls key: %w", name, err)
