@@ -86,7 +86,7 @@ type conn struct {
 	bgAbort     bool // someone else waits for the background read
 	bgWait      chan struct{}
 	handlerDone bool
-	cancelReq   context.CancelFunc
+	cancelReq   *requestContext // the running handler's request, cancelled if the client goes
 	closeOnce   sync.Once
 }
 

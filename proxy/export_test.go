@@ -3,6 +3,7 @@ package proxy
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"net/http"
 )
 
@@ -24,4 +25,12 @@ func ParseHead(block []byte) (taken bool, diff string, err error) {
 		return true, "", err
 	}
 	return true, sameRequest(&got, want, hasBody), nil
+}
+
+// NewRequestContext returns the context the own loop gives a request whose
+// connection's context is parent, and the cancellation the loop applies when
+// the handler returns.
+func NewRequestContext(parent context.Context) (context.Context, func()) {
+	c := &requestContext{parent: parent}
+	return c, func() { c.cancel(context.Canceled) }
 }

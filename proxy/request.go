@@ -3,7 +3,6 @@ package proxy
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"errors"
 	"io"
 	"net"
@@ -125,10 +124,9 @@ func (c *conn) readRequest() (*response, verdict) {
 			}
 		}
 	}
-	ctx, cancel := context.WithCancel(c.ctx)
-	req := head.WithContext(ctx)
+	w := newResponse(c, head)
+	req := w.req
 	req.RemoteAddr = c.remote
-	w := newResponse(c, req, cancel)
 	if j.h2 {
 		w.closeAfter = true
 	}
@@ -141,7 +139,7 @@ func (c *conn) readRequest() (*response, verdict) {
 		c.respDL = time.Now().Add(c.cfg.WriteTimeout)
 	}
 	c.mu.Lock()
-	c.cancelReq = cancel
+	c.cancelReq = &w.ctx
 	c.mu.Unlock()
 	if expectsContinue(req) {
 		if req.ProtoAtLeast(1, 1) && req.ContentLength != 0 && w.body != nil {

@@ -23,7 +23,7 @@ type response struct {
 	c      *conn
 	req    *http.Request
 	body   *body // nil without a request body
-	cancel context.CancelFunc
+	ctx    requestContext
 	header http.Header
 
 	status      int
@@ -48,9 +48,13 @@ type response struct {
 	canContinue atomic.Bool
 }
 
-func newResponse(c *conn, req *http.Request, cancel context.CancelFunc) *response {
-	w := &response{c: c, req: req, cancel: cancel, header: make(http.Header), clen: -1,
-		head: req.Method == http.MethodHead}
+// newResponse makes the response to head, and the request the handler gets:
+// head with the request's context.
+func newResponse(c *conn, head *http.Request) *response {
+	w := &response{c: c, header: make(http.Header), clen: -1, head: head.Method == http.MethodHead}
+	w.ctx.parent = c.ctx
+	req := head.WithContext(&w.ctx)
+	w.req = req
 	w.wantsClose = req.Close || hasToken(field(req.Header, "Connection"), "close")
 	w.wants10Keep = !req.ProtoAtLeast(1, 1) && hasToken(field(req.Header, "Connection"), "keep-alive")
 	return w
@@ -58,7 +62,7 @@ func newResponse(c *conn, req *http.Request, cancel context.CancelFunc) *respons
 
 // endContext cancels the request's context once its handler returned.
 func (w *response) endContext() {
-	w.cancel()
+	w.ctx.cancel(context.Canceled)
 	w.c.running.Store(false)
 	w.c.mu.Lock()
 	w.c.cancelReq = nil

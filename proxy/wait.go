@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"io"
 	"time"
 
@@ -74,7 +75,7 @@ func (c *conn) await() {
 	}
 	if !c.handlerDone {
 		if (gone || err != nil && !isTimeout(err)) && c.cancelReq != nil {
-			c.cancelReq()
+			c.cancelReq.cancel(context.Canceled)
 		}
 		c.mu.Unlock()
 		return
