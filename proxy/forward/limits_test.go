@@ -93,13 +93,17 @@ var _ = Describe("Proxy limits", func() {
 
 	It("should export Prometheus metrics on its own registry", func() {
 		px := startProxy(forward.Config{Open: true, AllowNets: loopback})
-		rawRequest(px.addr, "GET http://"+server1.addr()+"/ HTTP/1.1\r\nHost: x\r\n\r\n")
+		for range 3 { // the second and third count through the series cache
+			rawRequest(px.addr, "GET http://"+server1.addr()+"/ HTTP/1.1\r\nHost: x\r\n\r\n")
+		}
 		rawRequest(px.addr, "GET http://10.0.0.1/ HTTP/1.1\r\nHost: x\r\n\r\n")
 		rec := &responseRecorder{header: http.Header{}}
 		req, _ := http.NewRequest(http.MethodGet, "/metrics", nil)
 		px.p.MetricsHandler().ServeHTTP(rec, req)
 		Expect(rec.body).To(And(
-			ContainSubstring(`proxylab_forward_requests_total{code="200",decision="allowed",error="",proto="http"} 1`),
+			ContainSubstring(`proxylab_forward_requests_total{code="200",decision="allowed",error="",proto="http"} 3`),
+			ContainSubstring(`proxylab_forward_duration_seconds_count{decision="allowed",proto="http"} 3`),
+			ContainSubstring(`proxylab_forward_duration_seconds_count{decision="denied",proto="http"} 1`),
 			ContainSubstring(`proxylab_forward_requests_total{code="403",decision="denied",error="destination_ip_prohibited",proto="http"} 1`),
 			ContainSubstring(`proxylab_forward_bytes_total{direction="down",proto="http"}`),
 			ContainSubstring(`proxylab_forward_tunnels_open 0`),
