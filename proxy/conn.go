@@ -3,6 +3,7 @@ package proxy
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -43,7 +44,8 @@ type conn struct {
 	rw     net.Conn
 	sock   *socket.Stream // rw's socket read and written directly; nil: through rw
 	remote string
-	ctx    context.Context // e.ctx with the local address
+	tls    *tls.ConnectionState // the handshake's outcome on a TLS connection, shared by its requests
+	ctx    context.Context      // e.ctx with the local address
 	cfg    *ServerConfig
 
 	br *bufio.Reader // nil when parked
@@ -236,6 +238,9 @@ func (c *conn) setWriteDeadline(t time.Time) error {
 // serve runs the keep-alive loop until the connection closes, is hijacked
 // or parks (another goroutine then goes on).
 func (c *conn) serve() {
+	if tc, ok := c.rw.(*tls.Conn); ok && c.first && c.tls == nil && !c.handshake(tc) {
+		return
+	}
 	for {
 		if !c.first {
 			// A new connection counts as idle until its first request
@@ -501,19 +506,27 @@ func (c *conn) handoff() {
 	n := c.br.Buffered()
 	pre, _ := c.br.Peek(n)
 	pre = append([]byte(nil), pre...)
+	c.giveAway()
+	if !c.e.h2.handoff(&replayConn{Conn: c.rw, pre: pre}) {
+		c.rw.Close()
+	}
+}
+
+// giveAway takes c out of the engine, its buffers back to their pools and
+// its deadlines off, for net/http to serve it.
+func (c *conn) giveAway() {
 	c.mu.Lock()
 	c.state = stateHijacked
 	c.mu.Unlock()
 	c.e.remove(c)
-	c.setReadDeadline(time.Time{})
-	putReader(c, c.br)
-	c.br = nil
+	c.rw.SetDeadline(time.Time{})
+	if c.br != nil {
+		putReader(c, c.br)
+		c.br = nil
+	}
 	if c.bw != nil {
 		putWriter(c, c.bw)
 		c.bw = nil
-	}
-	if !c.e.h2.handoff(&replayConn{Conn: c.rw, pre: pre}) {
-		c.rw.Close()
 	}
 }
 

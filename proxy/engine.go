@@ -30,9 +30,9 @@ import (
 //	   └── park ◀────┘ buffers back to their pools; a one-byte read waits
 //	                   (the same read notices a client gone mid-request)
 //
-// TLS listeners and listeners with H2C on are served by net/http: HTTP/2
-// prior knowledge on a plain listener is handed to net/http with the bytes
-// already read.
+// HTTP/2 is net/http's: prior knowledge on a plain listener with H2C on is
+// handed to it with the bytes already read, and a TLS connection (ServeTLS,
+// tls.go) that negotiated h2 right after its handshake.
 
 const (
 	// maxPostHandlerReadBytes is how much of a body a handler left unread
@@ -110,6 +110,7 @@ type engine struct {
 	conns   map[*conn]struct{}
 	closing atomic.Bool
 	h2      *handoffListener // nil without H2C
+	h2tls   *handoffListener // TLS connections that negotiated h2; nil until ServeTLS offers it
 
 	held        atomic.Int64 // pooled buffers taken and not given back
 	handoff     chan *conn   // to an idle worker

@@ -127,6 +127,7 @@ func (c *conn) readRequest() (*response, verdict) {
 	w := newResponse(c, head)
 	req := w.req
 	req.RemoteAddr = c.remote
+	req.TLS = c.tls
 	if j.h2 {
 		w.closeAfter = true
 	}

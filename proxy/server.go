@@ -66,7 +66,8 @@ type ServerConfig struct {
 	// chunked HTTP/1.0 requests and malformed chunk extensions.
 	LenientFraming bool `yaml:"lenient_framing" json:"lenient_framing"`
 	// Engine serves HTTP/1.1 on plain listeners: "proxylab" (the own loop)
-	// or "net/http". Empty means "proxylab". TLS listeners (ServeTLS) use
+	// or "net/http". Empty means "proxylab". On TLS listeners (ServeTLS) the
+	// own loop serves HTTP/1.1 and hands connections that negotiate h2 to
 	// net/http; with H2C on, HTTP/2 prior-knowledge connections are handed
 	// from the own loop to net/http with the bytes already read.
 	Engine string `yaml:"engine" json:"engine"`
@@ -150,15 +151,18 @@ type Server struct {
 	srv      *http.Server
 	errorLog func(string)
 
-	mu       sync.Mutex
-	ln       net.Listener
-	eng      *engine        // nil when net/http serves plain listeners
-	ownLns   []net.Listener // the listeners the engine accepts from
-	h2once   sync.Once      // net/http serves handed-over h2c connections
-	h2done   chan struct{}  // closed once that net/http server returned
-	hijacked map[net.Conn]struct{}
-	idle     chan struct{} // closed and replaced when hijacked drops to 0
-	closing  bool
+	mu     sync.Mutex
+	ln     net.Listener
+	eng    *engine        // nil when net/http serves plain listeners
+	ownLns []net.Listener // the listeners the engine accepts from
+	h2once sync.Once      // net/http serves handed-over h2c connections
+	h2done chan struct{}  // closed once that net/http server returned
+	// net/http serves the TLS connections that negotiated h2 (ServeTLS).
+	h2tlsOnce sync.Once
+	h2tlsDone chan struct{}
+	hijacked  map[net.Conn]struct{}
+	idle      chan struct{} // closed and replaced when hijacked drops to 0
+	closing   bool
 }
 
 type serverKey struct{}
@@ -263,12 +267,28 @@ func (s *Server) serveOwn(ln net.Listener) error {
 	return err
 }
 
-// ServeTLS is Serve with TLS (HTTP/2 negotiated by ALPN). The framing check
-// does not run under TLS: net/http must see the *tls.Conn itself.
+// ServeTLS is Serve with TLS, HTTP/2 negotiated by ALPN. The certificate
+// comes from certFile and keyFile, or from HTTPServer().TLSConfig. With the
+// own loop, HTTP/1.1 over TLS is served like plain HTTP/1.1 (the framing
+// check included) and connections that negotiate h2 go to net/http's
+// HTTP/2 server; with the net/http engine, net/http serves everything and
+// the framing check does not run (net/http must see the *tls.Conn itself).
 func (s *Server) ServeTLS(ln net.Listener, certFile, keyFile string) error {
 	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		ln.Close()
+		return nil
+	}
 	s.ln = ln
 	s.mu.Unlock()
+	if s.eng != nil {
+		if err := s.cfg.Validate(); err != nil {
+			ln.Close()
+			return err
+		}
+		return s.serveOwnTLS(ln, certFile, keyFile)
+	}
 	err := s.srv.ServeTLS(ln, certFile, keyFile)
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
@@ -381,10 +401,18 @@ func (s *Server) Close() error {
 // waitH2 waits for the net/http server of handed-over h2c connections,
 // once its listener is closed.
 func (s *Server) waitH2() {
-	if s.eng == nil || !s.cfg.H2C {
+	if s.eng == nil {
 		return
 	}
-	s.h2once.Do(func() {}) // never started: nothing to wait for
+	s.h2tlsOnce.Do(func() {}) // never started: nothing to wait for
+	if s.h2tlsDone != nil {
+		s.eng.h2tls.Close()
+		<-s.h2tlsDone
+	}
+	if !s.cfg.H2C {
+		return
+	}
+	s.h2once.Do(func() {})
 	if s.h2done != nil {
 		s.eng.h2.Close()
 		<-s.h2done

@@ -27,7 +27,7 @@ var _ = Describe("The metrics' series cache", func() {
 		}
 		Expect(c.Len()).To(Equal(forward.MaxCachedSeries))
 		Expect(c.Get(n - 1)).To(Equal(2 * (n - 1)))
-		Expect(c.Calls()).To(BeEquivalentTo(n + 1), "a label set past the bound goes to the vector each time")
+		Expect(c.Calls()).To(BeEquivalentTo(n+1), "a label set past the bound goes to the vector each time")
 		Expect(c.Get(0)).To(Equal(0))
 		Expect(c.Calls()).To(BeEquivalentTo(n+1), "the cached ones do not")
 	})

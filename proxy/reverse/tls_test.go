@@ -106,4 +106,34 @@ var _ = Describe("TLS clients", func() {
 		resp.Body.Close()
 		Expect(resp.StatusCode).To(Equal(http.StatusMisdirectedRequest))
 	})
+
+	When("the client speaks HTTP/1.1 only", func() {
+		BeforeEach(func() {
+			tr := client.Transport.(*http.Transport)
+			tr.ForceAttemptHTTP2 = false
+			tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+			tr.TLSClientConfig.NextProtos = []string{"http/1.1"}
+		})
+
+		It("should serve it over TLS and tell the upstream the scheme was https", func() {
+			resp, err := client.Get("https://a.test/")
+			Expect(err).NotTo(HaveOccurred())
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			Expect(resp.Proto).To(Equal("HTTP/1.1"))
+			Expect(string(body)).To(Equal("server1"))
+			r, _ := s1.lastRequest()
+			Expect(r.Header.Get("X-Forwarded-Proto")).To(Equal("https"))
+			Expect(r.Header.Get("Via")).To(Equal("1.1 proxylab"))
+		})
+
+		It("should answer 421 when the Host is not the TLS server name", func() {
+			req, _ := http.NewRequest("GET", "https://b.test/", nil)
+			req.Host = "c.test"
+			resp, err := client.Do(req)
+			Expect(err).NotTo(HaveOccurred())
+			resp.Body.Close()
+			Expect(resp.StatusCode).To(Equal(http.StatusMisdirectedRequest))
+		})
+	})
 })
