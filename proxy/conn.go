@@ -501,35 +501,6 @@ func (c *conn) hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return c.rw, bufio.NewReadWriter(br, bw), nil
 }
 
-// handoff gives an HTTP/2 prior-knowledge connection to net/http.
-func (c *conn) handoff() {
-	n := c.br.Buffered()
-	pre, _ := c.br.Peek(n)
-	pre = append([]byte(nil), pre...)
-	c.giveAway()
-	if !c.e.h2.handoff(&replayConn{Conn: c.rw, pre: pre}) {
-		c.rw.Close()
-	}
-}
-
-// giveAway takes c out of the engine, its buffers back to their pools and
-// its deadlines off, for net/http to serve it.
-func (c *conn) giveAway() {
-	c.mu.Lock()
-	c.state = stateHijacked
-	c.mu.Unlock()
-	c.e.remove(c)
-	c.rw.SetDeadline(time.Time{})
-	if c.br != nil {
-		putReader(c, c.br)
-		c.br = nil
-	}
-	if c.bw != nil {
-		putWriter(c, c.bw)
-		c.bw = nil
-	}
-}
-
 func (s *Server) logf(format string, args ...any) {
 	if s.errorLog != nil {
 		s.errorLog(fmt.Sprintf(format, args...))
