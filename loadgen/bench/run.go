@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -19,7 +20,7 @@ type runner struct {
 	sink    *sink
 	targets []*target
 	skipped []SkippedTarget
-	stops   []func(context.Context) error // run in reverse order at the end
+	stops   []func(context.Context) error // run at the end (stopAll)
 	done    int                           // steps finished, for Step
 	total   int
 	rate    float64
@@ -198,17 +199,28 @@ func (r *runner) tunnelTargets() []*target {
 // tunnelDuration is half the load duration: a bulk stream settles fast.
 func (r *runner) tunnelDuration() time.Duration { return max(r.cfg.Duration/2, 100*time.Millisecond) }
 
-// stopAll runs the queued stops, last first, with a bounded context.
+// stopTimeout bounds stopAll; a child gets 5 s after SIGTERM within it.
+var stopTimeout = 10 * time.Second
+
+// stopAll runs the queued stops at once under one bounded context, then
+// the first one queued (the pinning's undo) when there are others: a peer
+// slow to stop no longer eats the time of the ones queued before it, which
+// were killed without their 5 s.
 func (r *runner) stopAll() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
 	defer cancel()
-	var errs []error
-	for i := len(r.stops) - 1; i >= 0; i-- {
-		if err := r.stops[i](ctx); err != nil {
-			errs = append(errs, err)
-		}
-	}
+	stops := r.stops
 	r.stops = nil
+	if len(stops) == 0 {
+		return nil
+	}
+	errs := make([]error, len(stops))
+	var wg sync.WaitGroup
+	for i := len(stops) - 1; i >= 1; i-- {
+		wg.Go(func() { errs[i] = stops[i](ctx) })
+	}
+	wg.Wait()
+	errs[0] = stops[0](ctx)
 	return errors.Join(errs...)
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -228,5 +229,45 @@ var _ = Describe("Run", func() {
 		_, err := Run(ctx, Config{Peers: []string{"varnish"}})
 		Expect(err).To(MatchError(ContainSubstring(`peer "varnish": want one of nginx, haproxy, caddy, squid, tinyproxy`)))
 		Expect(strings.HasPrefix(err.Error(), "bench: ")).To(BeTrue())
+	})
+})
+
+var _ = Describe("Stopping what a run started", func() {
+	It("should give every stop its time even when one is slow, and undo the pinning last", func() {
+		var (
+			mu    sync.Mutex
+			order []string
+		)
+		note := func(name string, ctx context.Context) {
+			mu.Lock()
+			defer mu.Unlock()
+			if ctx.Err() != nil {
+				name += " (context over)"
+			}
+			order = append(order, name)
+		}
+		old := stopTimeout
+		stopTimeout = 300 * time.Millisecond
+		DeferCleanup(func() { stopTimeout = old })
+		r := &runner{}
+		r.stops = append(r.stops,
+			func(ctx context.Context) error { note("pinning", ctx); return nil },
+			func(ctx context.Context) error { note("backend", ctx); return nil },
+			func(ctx context.Context) error { note("proxy", ctx); return errors.New("proxy did not stop") },
+			func(ctx context.Context) error {
+				<-ctx.Done() // a peer that never stops: it takes the whole bound
+				note("slow peer", ctx)
+				return nil
+			},
+		)
+		start := time.Now()
+		err := r.stopAll()
+		Expect(time.Since(start)).To(BeNumerically("<", 2*stopTimeout))
+		Expect(err).To(MatchError(ContainSubstring("proxy did not stop")))
+		Expect(order).To(HaveLen(4))
+		Expect(order[:2]).To(ConsistOf("backend", "proxy"), "called at once, with their time")
+		Expect(order[2:]).To(Equal([]string{"slow peer (context over)", "pinning (context over)"}))
+		Expect(r.stops).To(BeEmpty())
+		Expect(r.stopAll()).To(Succeed())
 	})
 })
