@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/coder/websocket"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
@@ -136,4 +137,44 @@ var _ = Describe("TLS clients", func() {
 			Expect(resp.StatusCode).To(Equal(http.StatusMisdirectedRequest))
 		})
 	})
+})
+
+var _ = Describe("WebSocket over TLS", func() {
+	It("should carry a wss:// WebSocket both ways through the own loop", func(ctx SpecContext) {
+		ws := startHandler(http.HandlerFunc(wsEcho), nil)
+		cfg := onePool("http://" + ws)
+		p, err := reverse.New(cfg)
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(p.Close)
+		cert, roots := selfSigned("a.test")
+		srv := proxy.NewServer(p, cfg.ServerConfig())
+		srv.HTTPServer().TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
+		ln, err := proxy.Listen("127.0.0.1:0")
+		Expect(err).NotTo(HaveOccurred())
+		done := make(chan error, 1)
+		go func() { done <- srv.ServeTLS(ln, "", "") }()
+		DeferCleanup(func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			srv.Shutdown(sctx)
+			Eventually(done).Should(Receive(BeNil()))
+		})
+		tr := &http.Transport{
+			TLSClientConfig: &tls.Config{RootCAs: roots, ServerName: "a.test", NextProtos: []string{"http/1.1"}},
+			TLSNextProto:    map[string]func(string, *tls.Conn) http.RoundTripper{},
+		}
+		DeferCleanup(tr.CloseIdleConnections)
+		c, resp, err := websocket.Dial(ctx, "wss://"+ln.Addr().String()+"/ws",
+			&websocket.DialOptions{HTTPClient: &http.Client{Transport: tr}})
+		Expect(err).NotTo(HaveOccurred())
+		defer c.CloseNow()
+		Expect(resp.StatusCode).To(Equal(http.StatusSwitchingProtocols))
+		for _, m := range []string{"ping", "pong"} {
+			Expect(c.Write(ctx, websocket.MessageText, []byte(m))).To(Succeed())
+			_, msg, err := c.Read(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(string(msg)).To(Equal(m))
+		}
+		c.Close(websocket.StatusNormalClosure, "")
+	}, SpecTimeout(10*time.Second))
 })
