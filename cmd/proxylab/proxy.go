@@ -187,26 +187,16 @@ func runReverse(cmd *cobra.Command, cfg reverse.Config, f reverseFlags) error {
 	}
 	defer p.Close()
 
-	if (f.tlsCert == "") != (f.tlsKey == "") {
-		return usageErrorf("--tls-cert and --tls-key go together")
+	tlsCfg, err := tlsFlags(f.tlsCert, f.tlsKey, "h2", "http/1.1")
+	if err != nil {
+		return err
 	}
 	ln, err := proxy.Listen(cfg.Listen)
 	if err != nil {
 		return err
 	}
 	scheme := "http"
-	var tlsCfg *tls.Config
-	if f.tlsCert != "" {
-		cert, err := tls.LoadX509KeyPair(f.tlsCert, f.tlsKey)
-		if err != nil {
-			ln.Close()
-			return usageErrorf("--tls-cert/--tls-key: %v", err)
-		}
-		tlsCfg = &tls.Config{
-			Certificates: []tls.Certificate{cert},
-			NextProtos:   []string{"h2", "http/1.1"},
-			MinVersion:   tls.VersionTLS12,
-		}
+	if tlsCfg != nil {
 		scheme = "https"
 	}
 	servers := []*proxy.Server{proxy.NewServer(p, cfg.ServerConfig())}
@@ -230,6 +220,22 @@ func runReverse(cmd *cobra.Command, cfg reverse.Config, f reverseFlags) error {
 		fmt.Fprintf(out, "admin API on http://%s (GET /pools, PUT /config, GET /metrics)\n", aln.Addr())
 	}
 	return serveUntilSignal(cmd.Context(), out, servers, listeners, f.shutdownTimeout)
+}
+
+// tlsFlags is the TLS configuration --tls-cert and --tls-key ask for,
+// offering protos by ALPN; nil without them.
+func tlsFlags(certFile, keyFile string, protos ...string) (*tls.Config, error) {
+	if (certFile == "") != (keyFile == "") {
+		return nil, usageErrorf("--tls-cert and --tls-key go together")
+	}
+	if certFile == "" {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, usageErrorf("--tls-cert/--tls-key: %v", err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: protos, MinVersion: tls.VersionTLS12}, nil
 }
 
 // tlsListener marks a listener whose server serves TLS (Server.ServeTLS).

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"strconv"
@@ -16,6 +18,7 @@ import (
 	"github.com/proxylab/proxylab/proxy"
 	"github.com/proxylab/proxylab/proxy/admin"
 	"github.com/proxylab/proxylab/proxy/forward"
+	"github.com/proxylab/proxylab/proxy/socket"
 )
 
 // The forward proxy serves the shared admin API (PUT /config, /metrics).
@@ -27,6 +30,7 @@ type forwardFlags struct {
 	connectTo                         []string
 	connectPorts                      string
 	parent                            string
+	tlsCert, tlsKey                   string
 	open                              bool
 	shutdownTimeout                   time.Duration
 }
@@ -55,6 +59,12 @@ Config: auth, allow, deny, clients, allow_nets, connect_ports, parent,
 connect_to, limits, timeouts, via); flags given as well are added to it
 (lists) or replace it (single values).
 
+--tls-cert and --tls-key make it an HTTPS proxy: clients reach it over TLS
+(curl --proxy https://HOST:PORT, Go's ProxyURL with https), so credentials and
+absolute-form requests do not cross the network in the clear; CONNECT tunnels
+then run inside that TLS connection (copied, since a TLS stream cannot be
+spliced on the client's side).
+
 The decision log (--log) has one JSON line per request or tunnel: allowed or
 denied, the rule that decided, client, target, address dialled, bytes each
 way and duration. The admin API (--admin) serves PUT /config (atomic swap)
@@ -70,6 +80,10 @@ closes tunnels by --shutdown-timeout.`,
 
   # chain through a parent proxy with its own credentials
   proxylab proxy forward --auth me:pw --parent http://up:pw@10.0.0.2:3128
+
+  # an HTTPS proxy: the client's leg is encrypted, credentials included
+  proxylab proxy forward --auth alice:s3cret --tls-cert proxy.pem --tls-key proxy-key.pem
+  curl --proxy https://alice:s3cret@proxy.example:3128 https://example.com/
 
   proxylab proxy forward --config forward.yaml --admin 127.0.0.1:9091`,
 		Args: cobra.NoArgs,
@@ -94,6 +108,8 @@ closes tunnels by --shutdown-timeout.`,
 	fl.StringVar(&f.admin, "admin", "", "address of the admin API (HOST:PORT); empty means none")
 	fl.StringVar(&f.config, "config", "", "YAML configuration file")
 	fl.StringVar(&f.log, "log", "", "JSON decision log file, or - for stdout; empty means none")
+	fl.StringVar(&f.tlsCert, "tls-cert", "", "serve the proxy over TLS (an HTTPS proxy) with this PEM certificate; needs --tls-key")
+	fl.StringVar(&f.tlsKey, "tls-key", "", "PEM private key for --tls-cert")
 	fl.BoolVar(&f.open, "open", false, "serve without auth or allow-list (an open proxy, on purpose)")
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long a graceful shutdown may take before tunnels are cut")
 	return c
@@ -179,6 +195,10 @@ func parseForwardConfig(data []byte) (forward.Config, error) {
 
 func runForward(cmd *cobra.Command, cfg forward.Config, f forwardFlags) error {
 	out := cmd.OutOrStdout()
+	tlsCfg, err := tlsFlags(f.tlsCert, f.tlsKey, "http/1.1") // CONNECT needs HTTP/1.1: a tunnel is a hijacked connection
+	if err != nil {
+		return err
+	}
 	var opts []forward.Option
 	switch f.log {
 	case "":
@@ -204,7 +224,14 @@ func runForward(cmd *cobra.Command, cfg forward.Config, f forwardFlags) error {
 	}
 	servers := []*proxy.Server{proxy.NewServer(p, p.ServerConfig())}
 	listeners := []net.Listener{p.Listener(ln)}
-	fmt.Fprintf(out, "forward proxy listening on http://%s\n", ln.Addr())
+	scheme := "http"
+	if tlsCfg != nil {
+		servers[0].HTTPServer().TLSConfig = tlsCfg
+		servers[0].HTTPServer().TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){} // no h2
+		listeners[0] = tlsListener{p.Listener(socket.Listener(ln))}
+		scheme = "https"
+	}
+	fmt.Fprintf(out, "forward proxy listening on %s://%s\n", scheme, ln.Addr())
 	if f.admin != "" {
 		aln, err := proxy.Listen(f.admin)
 		if err != nil {

@@ -5,8 +5,10 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -74,5 +76,65 @@ var _ = Describe("proxy reverse --tls-cert", func() {
 			}
 			tr.CloseIdleConnections()
 		}
+	})
+})
+
+var _ = Describe("proxy forward --tls-cert", func() {
+	It("should be an HTTPS proxy: absolute-form requests and CONNECT tunnels over TLS, credentials checked", func() {
+		plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.WriteString(w, "from plain origin; proxy auth forwarded: "+r.Header.Get("Proxy-Authorization"))
+		}))
+		DeferCleanup(plain.Close)
+		secure := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.WriteString(w, "from TLS origin")
+		}))
+		DeferCleanup(secure.Close)
+		certFile, keyFile := selfSignedFiles(GinkgoT().TempDir())
+		_, securePort, err := net.SplitHostPort(secure.Listener.Addr().String())
+		Expect(err).NotTo(HaveOccurred())
+
+		cmd := exec.Command(binary, "proxy", "forward", "--listen", "127.0.0.1:0", "--auth", "alice:s3cret",
+			"--allow-net", "127.0.0.0/8", "--connect-ports", securePort, "--tls-cert", certFile, "--tls-key", keyFile)
+		s, err := gexec.Start(cmd, GinkgoWriter, GinkgoWriter)
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(func() {
+			s.Interrupt()
+			Eventually(s).WithTimeout(10 * time.Second).Should(gexec.Exit())
+		})
+		listening := regexp.MustCompile(`forward proxy listening on https://(\S+)`)
+		Eventually(s.Out).WithTimeout(10 * time.Second).Should(Say(listening.String()))
+		addr := string(listening.FindSubmatch(s.Out.Contents())[1])
+
+		pem, err := os.ReadFile(certFile)
+		Expect(err).NotTo(HaveOccurred())
+		roots := x509.NewCertPool()
+		Expect(roots.AppendCertsFromPEM(pem)).To(BeTrue())
+		roots.AddCert(secure.Certificate())
+		client := func(user string) *http.Client {
+			proxyURL, err := url.Parse("https://" + user + addr)
+			Expect(err).NotTo(HaveOccurred())
+			tr := &http.Transport{Proxy: http.ProxyURL(proxyURL), TLSClientConfig: &tls.Config{RootCAs: roots}}
+			DeferCleanup(tr.CloseIdleConnections)
+			return &http.Client{Transport: tr, Timeout: 10 * time.Second}
+		}
+		get := func(c *http.Client, u string) (int, string) {
+			resp, err := c.Get(u)
+			Expect(err).NotTo(HaveOccurred())
+			defer resp.Body.Close()
+			body, err := io.ReadAll(resp.Body)
+			Expect(err).NotTo(HaveOccurred())
+			return resp.StatusCode, string(body)
+		}
+
+		code, body := get(client("alice:s3cret@"), plain.URL+"/")
+		Expect(code).To(Equal(http.StatusOK))
+		Expect(body).To(Equal("from plain origin; proxy auth forwarded: "))
+		code, _ = get(client(""), plain.URL+"/")
+		Expect(code).To(Equal(http.StatusProxyAuthRequired))
+		code, body = get(client("alice:s3cret@"), secure.URL+"/")
+		Expect(code).To(Equal(http.StatusOK))
+		Expect(body).To(Equal("from TLS origin"))
+		_, err = client("").Get(secure.URL + "/")
+		Expect(err).To(MatchError(ContainSubstring("Proxy Authentication Required")))
 	})
 })
