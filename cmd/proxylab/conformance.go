@@ -1,8 +1,11 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -14,6 +17,8 @@ import (
 type conformanceFlags struct {
 	reverse, forward string
 	self, h2c        bool
+	tls, insecure    bool
+	caCert           string
 	origin, host     string
 	originAuthority  string
 	tunnel, auth     string
@@ -44,7 +49,12 @@ The recording origin listens on --origin; the proxy under test must send to it:
 a reverse proxy routes --host there, a forward proxy must allow it. Only
 loopback addresses are ever asked for. Cases that need something not given
 (credentials, timeouts, limits) are reported n/a with the flag that turns them
-on. --self runs the catalogue against proxylab's own two proxies.
+on. --self runs the catalogue against proxylab's own two proxies (over TLS
+with --tls).
+
+An https:// URL probes an HTTPS proxy: every connection is TLS, HTTP/1.1 by
+ALPN (h2 for the HTTP/2 cases with --h2c). The proxy's certificate is checked
+against the system roots, or --cacert; --insecure skips the check.
 
 Exit status: 0 when no case fails, 1 when one does, 2 for a bad flag.`,
 		Example: `  # proxylab's own proxies, in-process
@@ -54,7 +64,10 @@ Exit status: 0 when no case fails, 1 when one does, 2 for a bad flag.`,
   proxylab conformance --reverse http://127.0.0.1:8080 --origin 127.0.9.1:9009 --host app.test
 
   # a forward proxy with credentials that allows 127.0.9.1 and CONNECT to 443
-  proxylab conformance --forward http://127.0.0.1:3128 --auth alice:s3cret --origin 127.0.9.1:0`,
+  proxylab conformance --forward http://127.0.0.1:3128 --auth alice:s3cret --origin 127.0.9.1:0
+
+  # an HTTPS reverse proxy with a self-signed certificate, HTTP/2 included
+  proxylab conformance --reverse https://127.0.0.1:8443 --insecure --h2c --origin 127.0.9.1:9009`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return runConformance(c, f) },
 	}
@@ -62,13 +75,16 @@ Exit status: 0 when no case fails, 1 when one does, 2 for a bad flag.`,
 	fl.StringVar(&f.reverse, "reverse", "", "URL of a reverse proxy to probe")
 	fl.StringVar(&f.forward, "forward", "", "URL of a forward proxy to probe")
 	fl.BoolVar(&f.self, "self", false, "probe proxylab's built-in reverse and forward proxies")
+	fl.BoolVar(&f.tls, "tls", false, "with --self: serve the built-in proxies over TLS")
+	fl.BoolVar(&f.insecure, "insecure", false, "with an https:// proxy: do not check its certificate")
+	fl.StringVar(&f.caCert, "cacert", "", "with an https:// proxy: PEM file of the CA (or certificate) to check it against")
 	fl.StringVar(&f.origin, "origin", "127.0.9.1:0", "listen address of the recording origin")
 	fl.StringVar(&f.host, "host", "", "Host a reverse proxy routes to the origin (default: the proxy's host:port)")
 	fl.StringVar(&f.originAuthority, "origin-authority", "", "host:port a forward proxy is asked for to reach the origin (default: --origin)")
 	fl.StringVar(&f.tunnel, "tunnel", "", "CONNECT target the forward proxy allows and that leads to the origin (turns on the tunnel cases)")
 	fl.StringVar(&f.auth, "auth", "", "user:pass the forward proxy requires (turns on the 407 case)")
 	fl.StringVar(&f.canary, "canary", "127.0.0.1:0", "loopback address of the canary a forward proxy must never dial; \"off\" for none")
-	fl.BoolVar(&f.h2c, "h2c", false, "the proxy also serves cleartext HTTP/2 with prior knowledge (turns on the HTTP/2 cases)")
+	fl.BoolVar(&f.h2c, "h2c", false, "the proxy also serves HTTP/2: prior knowledge, or h2 by ALPN for https:// (turns on the HTTP/2 cases)")
 	fl.StringSliceVar(&f.cases, "case", nil, "run only these case ids (e.g. 1,6b,28)")
 	fl.IntVar(&f.headerLimit, "header-limit", 0, "request header bytes the proxy refuses beyond (default 64 KiB)")
 	fl.Int64Var(&f.bodyLimit, "body-limit", 0, "request body bytes the proxy refuses beyond (turns on the body-limit cases)")
@@ -89,6 +105,9 @@ func runConformance(c *cobra.Command, f *conformanceFlags) error {
 	}
 	if given != 1 {
 		return usageErrorf("give exactly one of --reverse URL, --forward URL or --self")
+	}
+	if f.tls && !f.self {
+		return usageErrorf("--tls goes with --self; give an https:// URL to probe an HTTPS proxy")
 	}
 	cases, err := pickCases(f.cases)
 	if err != nil {
@@ -145,7 +164,11 @@ func conformanceSelf(c *cobra.Command, m conformance.Mode, f *conformanceFlags, 
 		return false, err
 	}
 	defer canary.Close()
-	b, err := conformance.StartBuiltin(m, origin, canary)
+	start := conformance.StartBuiltin
+	if f.tls {
+		start = conformance.StartBuiltinTLS
+	}
+	b, err := start(m, origin, canary)
 	if err != nil {
 		return false, err
 	}
@@ -162,8 +185,12 @@ func conformanceExternal(c *cobra.Command, f *conformanceFlags, cases []*conform
 		mode, raw = conformance.Forward, f.forward
 	}
 	u, err := url.Parse(raw)
-	if err != nil || u.Scheme != "http" || u.Host == "" || u.Port() == "" {
-		return false, usageErrorf("--%s %q: want http://host:port", mode, raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Port() == "" {
+		return false, usageErrorf("--%s %q: want http://host:port or https://host:port", mode, raw)
+	}
+	tlsCfg, err := f.clientTLS(u.Scheme == "https")
+	if err != nil {
+		return false, err
 	}
 	origin, err := conformance.NewOrigin(f.origin)
 	if err != nil {
@@ -174,6 +201,7 @@ func conformanceExternal(c *cobra.Command, f *conformanceFlags, cases []*conform
 		Mode: mode, Proxy: u.Host, Origin: origin, Host: f.host, OriginAuthority: f.originAuthority,
 		TunnelAuthority: f.tunnel, Auth: f.auth, HeaderLimit: f.headerLimit, BodyLimit: f.bodyLimit, H2C: f.h2c,
 		UpstreamHeaderTimeout: f.upstreamTimeout, ClientHeaderTimeout: f.clientHeader, ClientBodyTimeout: f.clientBody,
+		TLS: tlsCfg,
 	}
 	if mode == conformance.Forward && f.canary != "off" {
 		canary, err := conformance.NewCanary(f.canary)
@@ -186,6 +214,29 @@ func conformanceExternal(c *cobra.Command, f *conformanceFlags, cases []*conform
 	applyTiming(&cfg, f)
 	fmt.Fprintf(c.OutOrStdout(), "%s proxy at %s, origin at %s\n\n", mode, u.Host, origin.Addr())
 	return runCatalogue(c, cfg, cases)
+}
+
+// clientTLS is the TLS configuration that probes an https:// proxy; nil for
+// http://, where --insecure and --cacert make no sense.
+func (f *conformanceFlags) clientTLS(https bool) (*tls.Config, error) {
+	if !https {
+		if f.insecure || f.caCert != "" {
+			return nil, usageErrorf("--insecure and --cacert go with an https:// proxy URL")
+		}
+		return nil, nil
+	}
+	cfg := &tls.Config{InsecureSkipVerify: f.insecure}
+	if f.caCert != "" {
+		pem, err := os.ReadFile(f.caCert)
+		if err != nil {
+			return nil, usageErrorf("--cacert: %v", err)
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, usageErrorf("--cacert %s: no PEM certificate in it", f.caCert)
+		}
+	}
+	return cfg, nil
 }
 
 func applyTiming(cfg *conformance.Config, f *conformanceFlags) {

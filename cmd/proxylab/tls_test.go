@@ -138,3 +138,51 @@ var _ = Describe("proxy forward --tls-cert", func() {
 		Expect(err).To(MatchError(ContainSubstring("Proxy Authentication Required")))
 	})
 })
+
+var _ = Describe("conformance over TLS", func() {
+	It("should probe the built-in proxies over TLS with --self --tls", func() {
+		s := proxylab("conformance", "--self", "--tls", "--case", "1,6,26,28")
+		Expect(s.ExitCode()).To(Equal(0), string(s.Out.Contents()))
+		Expect(s.Out).To(Say(`conformance reverse: [1-9]\d* passed, 0 failed`))
+		Expect(s.Out).To(Say(`conformance forward: [1-9]\d* passed, 0 failed`))
+	})
+
+	It("should probe an https:// proxy, checking its certificate against --cacert", func() {
+		certFile, keyFile := selfSignedFiles(GinkgoT().TempDir())
+		// The recording origin's address, free when picked: the proxy routes
+		// to it before conformance listens there.
+		ln, err := net.Listen("tcp", "127.0.9.1:0")
+		Expect(err).NotTo(HaveOccurred())
+		origin := ln.Addr().String()
+		Expect(ln.Close()).To(Succeed())
+		cmd := exec.Command(binary, "proxy", "reverse", "--listen", "127.0.0.1:0", "--upstream", "http://"+origin,
+			"--tls-cert", certFile, "--tls-key", keyFile)
+		p, err := gexec.Start(cmd, GinkgoWriter, GinkgoWriter)
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(func() {
+			p.Interrupt()
+			Eventually(p).WithTimeout(10 * time.Second).Should(gexec.Exit())
+		})
+		listening := regexp.MustCompile(`listening on https://(\S+)`)
+		Eventually(p.Out).WithTimeout(10 * time.Second).Should(Say(listening.String()))
+		addr := string(listening.FindSubmatch(p.Out.Contents())[1])
+
+		s := proxylab("conformance", "--reverse", "https://"+addr, "--origin", origin, "--cacert", certFile, "--case", "6")
+		Expect(s.ExitCode()).To(Equal(0), string(s.Out.Contents()))
+		Expect(s.Out).To(Say(`conformance reverse: [1-9]\d* passed, 0 failed`))
+		s = proxylab("conformance", "--reverse", "https://"+addr, "--origin", origin, "--case", "6")
+		Expect(s.ExitCode()).To(Equal(1))
+		Expect(s.Out).To(Say(`certificate signed by unknown authority`))
+	})
+
+	DescribeTable("should refuse TLS flags that do not fit",
+		func(args []string, says string) {
+			s := proxylab(append([]string{"conformance"}, args...)...)
+			Expect(s.ExitCode()).To(Equal(2))
+			Expect(s.Err).To(Say(says))
+		},
+		Entry("--tls without --self", []string{"--reverse", "http://127.0.0.1:1", "--tls"}, "--tls goes with --self"),
+		Entry("--insecure with http://", []string{"--reverse", "http://127.0.0.1:1", "--insecure"}, "go with an https:// proxy URL"),
+		Entry("a scheme that is neither", []string{"--forward", "socks5://127.0.0.1:1"}, "want http://host:port or https://host:port"),
+	)
+})

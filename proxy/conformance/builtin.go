@@ -2,9 +2,12 @@ package conformance
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -12,6 +15,7 @@ import (
 	"github.com/proxylab/proxylab/proxy"
 	"github.com/proxylab/proxylab/proxy/forward"
 	"github.com/proxylab/proxylab/proxy/reverse"
+	"github.com/proxylab/proxylab/sim/server"
 )
 
 // Settings of the built-in proxies under the self-test: small deadlines so
@@ -47,6 +51,17 @@ type Builtin struct {
 // its SSRF guard and lets canary (may be nil) stand for everything else on
 // loopback.
 func StartBuiltin(mode Mode, origin *Origin, canary *Canary) (*Builtin, error) {
+	return startBuiltin(mode, origin, canary, false)
+}
+
+// StartBuiltinTLS is StartBuiltin with the proxy served over TLS (an HTTPS
+// reverse proxy with HTTP/2 by ALPN, an HTTPS forward proxy with HTTP/1.1)
+// under a throwaway certificate for 127.0.0.1, which Config.TLS trusts.
+func StartBuiltinTLS(mode Mode, origin *Origin, canary *Canary) (*Builtin, error) {
+	return startBuiltin(mode, origin, canary, true)
+}
+
+func startBuiltin(mode Mode, origin *Origin, canary *Canary, secure bool) (*Builtin, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("builtin %s: listen: %w", mode, err)
@@ -103,7 +118,28 @@ func StartBuiltin(mode Mode, origin *Origin, canary *Canary) (*Builtin, error) {
 	}
 	b.Config.Proxy = ln.Addr().String()
 	b.Config.Origin = origin
-	go func() { b.done <- b.srv.Serve(serve) }()
+	if !secure {
+		go func() { b.done <- b.srv.Serve(serve) }()
+		return b, nil
+	}
+	cert, err := server.SelfSigned("proxylab-conformance", "127.0.0.1")
+	var leaf *x509.Certificate
+	if err == nil {
+		leaf, err = x509.ParseCertificate(cert.Certificate[0])
+	}
+	if err != nil {
+		ln.Close()
+		b.close()
+		return nil, fmt.Errorf("builtin %s: %w", mode, err)
+	}
+	b.srv.HTTPServer().TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if mode == Forward {
+		b.srv.HTTPServer().TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){} // tunnels need HTTP/1.1
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(leaf)
+	b.Config.TLS = &tls.Config{RootCAs: roots}
+	go func() { b.done <- b.srv.ServeTLS(serve, "", "") }()
 	return b, nil
 }
 

@@ -37,25 +37,31 @@ func entries(mode conformance.Mode) []TableEntry {
 }
 
 var _ = Describe("The security catalogue", func() {
-	for _, mode := range []conformance.Mode{conformance.Reverse, conformance.Forward} {
-		When("probing the built-in "+string(mode)+" proxy", func() {
-			var w *world
+	for _, secure := range []bool{false, true} {
+		for _, mode := range []conformance.Mode{conformance.Reverse, conformance.Forward} {
+			name := "probing the built-in " + string(mode) + " proxy"
+			if secure {
+				name += " over TLS"
+			}
+			When(name, func() {
+				var w *world
 
-			BeforeEach(func() {
-				w = startWorld(mode)
+				BeforeEach(func() {
+					w = startWorld(mode, secure)
+				})
+
+				DescribeTable("should answer each case as the catalogue says",
+					func(ctx SpecContext, c *conformance.Case) {
+						res := w.runner.Run(ctx, c)
+						if res.Verdict == conformance.NotApplicable {
+							Skip(strings.Join(res.Problems, "; "))
+						}
+						Expect(res.Verdict).To(Equal(conformance.Pass), explain(res))
+					},
+					entries(mode),
+				)
 			})
-
-			DescribeTable("should answer each case as the catalogue says",
-				func(ctx SpecContext, c *conformance.Case) {
-					res := w.runner.Run(ctx, c)
-					if res.Verdict == conformance.NotApplicable {
-						Skip(strings.Join(res.Problems, "; "))
-					}
-					Expect(res.Verdict).To(Equal(conformance.Pass), explain(res))
-				},
-				entries(mode),
-			)
-		})
+		}
 	}
 
 	It("should have unique ids, a reason for every case and a reason wherever a mode is left out", func() {

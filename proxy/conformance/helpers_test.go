@@ -25,7 +25,7 @@ type world struct {
 
 // startWorld serves the built-in proxy of mode and returns a runner for it,
 // all closed when the spec ends.
-func startWorld(mode conformance.Mode) *world {
+func startWorld(mode conformance.Mode, secure bool) *world {
 	GinkgoHelper()
 	w := &world{}
 	var err error
@@ -35,7 +35,11 @@ func startWorld(mode conformance.Mode) *world {
 	w.canary, err = conformance.NewCanary("127.0.0.1:0")
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(w.canary.Close)
-	w.builtin, err = conformance.StartBuiltin(mode, w.origin, w.canary)
+	start := conformance.StartBuiltin
+	if secure {
+		start = conformance.StartBuiltinTLS
+	}
+	w.builtin, err = start(mode, w.origin, w.canary)
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(w.builtin.Close)
 	cfg := w.builtin.Config

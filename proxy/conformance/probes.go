@@ -143,9 +143,9 @@ func probeSlowReader(ctx context.Context, s *Session) (*Observation, error) {
 			syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4<<10)
 		})
 	}}
-	c, err := d.DialContext(ctx, "tcp", s.cfg.Proxy)
+	c, err := s.dial(ctx, d, "http/1.1")
 	if err != nil {
-		return nil, fmt.Errorf("dial proxy %s: %w", s.cfg.Proxy, err)
+		return nil, err
 	}
 	defer c.Close()
 	stop := context.AfterFunc(ctx, func() { c.Close() })

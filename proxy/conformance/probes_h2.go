@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"strconv"
 	"time"
 
@@ -107,11 +108,11 @@ func probeH2BadPath(ctx context.Context, s *Session) (*Observation, error) {
 		{":path", "c/" + s.c.ID + "/no-slash"}})
 }
 
-// h2Conn opens a prior-knowledge HTTP/2 connection and sends the client
-// preface and SETTINGS; closed says the proxy closed the connection before
-// they were written. done closes it.
+// h2Conn opens an HTTP/2 connection (prior knowledge, or h2 by ALPN under
+// TLS) and sends the client preface and SETTINGS; closed says the proxy
+// closed the connection before they were written. done closes it.
 func (s *Session) h2Conn(ctx context.Context) (fr *http2.Framer, done func(), closed bool, err error) {
-	c, err := s.Dial(ctx)
+	c, err := s.dial(ctx, net.Dialer{Timeout: s.cfg.Timeout}, "h2")
 	if err != nil {
 		return nil, nil, false, err
 	}

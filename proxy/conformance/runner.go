@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -63,9 +64,14 @@ type Config struct {
 	// progress before it closes the connection. Zero turns the slow-reader
 	// case off.
 	ClientWriteTimeout time.Duration
-	// H2C says the proxy also serves cleartext HTTP/2 with prior knowledge
-	// on Proxy. False turns the HTTP/2 cases off.
+	// H2C says the proxy also serves HTTP/2 on Proxy: cleartext with prior
+	// knowledge, or negotiated by ALPN when TLS is set. False turns the
+	// HTTP/2 cases off.
 	H2C bool
+	// TLS, when set, makes every connection to the proxy a TLS client
+	// connection with it (an HTTPS reverse or forward proxy); its ServerName
+	// defaults to Proxy's host.
+	TLS *tls.Config
 	// Timeout bounds the wait for a response. Zero means DefaultTimeout.
 	Timeout time.Duration
 	// CloseWait is how long the runner waits after the last response to see
@@ -328,14 +334,39 @@ func (s *Session) AuthLine() string {
 	return "Proxy-Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(s.cfg.Auth)) + "\r\n"
 }
 
-// Dial opens a fresh connection to the proxy.
+// Dial opens a fresh connection to the proxy (HTTP/1.1 by ALPN under TLS).
 func (s *Session) Dial(ctx context.Context) (net.Conn, error) {
-	d := net.Dialer{Timeout: s.cfg.Timeout}
+	return s.dial(ctx, net.Dialer{Timeout: s.cfg.Timeout}, "http/1.1")
+}
+
+// dial opens a connection to the proxy with d; under TLS it completes the
+// handshake offering proto and fails unless the proxy agrees to h2 when
+// proto is h2.
+func (s *Session) dial(ctx context.Context, d net.Dialer, proto string) (net.Conn, error) {
 	c, err := d.DialContext(ctx, "tcp", s.cfg.Proxy)
 	if err != nil {
 		return nil, fmt.Errorf("dial proxy %s: %w", s.cfg.Proxy, err)
 	}
-	return c, nil
+	if s.cfg.TLS == nil {
+		return c, nil
+	}
+	cfg := s.cfg.TLS.Clone()
+	cfg.NextProtos = []string{proto}
+	if cfg.ServerName == "" {
+		cfg.ServerName, _, _ = net.SplitHostPort(s.cfg.Proxy)
+	}
+	tc := tls.Client(c, cfg)
+	hctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	if err := tc.HandshakeContext(hctx); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("tls handshake with proxy %s: %w", s.cfg.Proxy, err)
+	}
+	if proto == "h2" && tc.ConnectionState().NegotiatedProtocol != "h2" {
+		tc.Close()
+		return nil, fmt.Errorf("proxy %s did not negotiate h2 by ALPN", s.cfg.Proxy)
+	}
+	return tc, nil
 }
 
 // Exchange writes raw on a fresh connection and reads what comes back.

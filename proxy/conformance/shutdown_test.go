@@ -69,7 +69,7 @@ var _ = Describe("Shutting a built-in proxy down", func() {
 			)
 
 			BeforeEach(func() {
-				w = startWorld(mode)
+				w = startWorld(mode, false)
 				conn = hijacked(w)
 				Expect(w.builtin.Server().HijackedCount()).To(Equal(1))
 			})

@@ -105,7 +105,7 @@ var _ = Describe("Slow clients", func() {
 			)
 
 			BeforeEach(func(ctx SpecContext) {
-				w = startWorld(mode)
+				w = startWorld(mode, false)
 				// A first request warms the pools, so the baseline counts them.
 				Expect(w.runner.Run(ctx, conformance.Baseline()).Verdict).To(Equal(conformance.Pass))
 				base = measure()
