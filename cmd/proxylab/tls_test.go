@@ -37,6 +37,21 @@ func selfSignedFiles(dir string) (certFile, keyFile string) {
 	return certFile, keyFile
 }
 
+// startProxy runs the built binary with args (a proxy command) until the
+// spec ends and returns the address its "listening on https://" line names.
+func startProxy(args ...string) string {
+	GinkgoHelper()
+	s, err := gexec.Start(exec.Command(binary, args...), GinkgoWriter, GinkgoWriter)
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(func() {
+		s.Interrupt()
+		Eventually(s).WithTimeout(10 * time.Second).Should(gexec.Exit())
+	})
+	listening := regexp.MustCompile(`listening on https://(\S+)`)
+	Eventually(s.Out).WithTimeout(10 * time.Second).Should(Say(listening.String()))
+	return string(listening.FindSubmatch(s.Out.Contents())[1])
+}
+
 var _ = Describe("proxy reverse --tls-cert", func() {
 	It("should answer HTTP/2 to clients that negotiate it, and HTTP/1.1 to the others", func() {
 		upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -45,17 +60,8 @@ var _ = Describe("proxy reverse --tls-cert", func() {
 		DeferCleanup(upstream.Close)
 		certFile, keyFile := selfSignedFiles(GinkgoT().TempDir())
 
-		cmd := exec.Command(binary, "proxy", "reverse", "--listen", "127.0.0.1:0", "--upstream", upstream.URL,
+		addr := startProxy("proxy", "reverse", "--listen", "127.0.0.1:0", "--upstream", upstream.URL,
 			"--tls-cert", certFile, "--tls-key", keyFile)
-		s, err := gexec.Start(cmd, GinkgoWriter, GinkgoWriter)
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(func() {
-			s.Interrupt()
-			Eventually(s).WithTimeout(10 * time.Second).Should(gexec.Exit())
-		})
-		listening := regexp.MustCompile(`listening on https://(\S+)`)
-		Eventually(s.Out).WithTimeout(10 * time.Second).Should(Say(listening.String()))
-		addr := listening.FindSubmatch(s.Out.Contents())[1]
 
 		for _, h2 := range []bool{true, false} {
 			tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, ForceAttemptHTTP2: h2}
@@ -63,7 +69,7 @@ var _ = Describe("proxy reverse --tls-cert", func() {
 				tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{} // HTTP/1.1 only
 			}
 			client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
-			resp, err := client.Get("https://" + string(addr) + "/")
+			resp, err := client.Get("https://" + addr + "/")
 			Expect(err).NotTo(HaveOccurred(), "h2 %v", h2)
 			body, err := io.ReadAll(resp.Body)
 			Expect(err).NotTo(HaveOccurred())
@@ -93,17 +99,8 @@ var _ = Describe("proxy forward --tls-cert", func() {
 		_, securePort, err := net.SplitHostPort(secure.Listener.Addr().String())
 		Expect(err).NotTo(HaveOccurred())
 
-		cmd := exec.Command(binary, "proxy", "forward", "--listen", "127.0.0.1:0", "--auth", "alice:s3cret",
+		addr := startProxy("proxy", "forward", "--listen", "127.0.0.1:0", "--auth", "alice:s3cret",
 			"--allow-net", "127.0.0.0/8", "--connect-ports", securePort, "--tls-cert", certFile, "--tls-key", keyFile)
-		s, err := gexec.Start(cmd, GinkgoWriter, GinkgoWriter)
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(func() {
-			s.Interrupt()
-			Eventually(s).WithTimeout(10 * time.Second).Should(gexec.Exit())
-		})
-		listening := regexp.MustCompile(`forward proxy listening on https://(\S+)`)
-		Eventually(s.Out).WithTimeout(10 * time.Second).Should(Say(listening.String()))
-		addr := string(listening.FindSubmatch(s.Out.Contents())[1])
 
 		pem, err := os.ReadFile(certFile)
 		Expect(err).NotTo(HaveOccurred())
@@ -155,17 +152,8 @@ var _ = Describe("conformance over TLS", func() {
 		Expect(err).NotTo(HaveOccurred())
 		origin := ln.Addr().String()
 		Expect(ln.Close()).To(Succeed())
-		cmd := exec.Command(binary, "proxy", "reverse", "--listen", "127.0.0.1:0", "--upstream", "http://"+origin,
+		addr := startProxy("proxy", "reverse", "--listen", "127.0.0.1:0", "--upstream", "http://"+origin,
 			"--tls-cert", certFile, "--tls-key", keyFile)
-		p, err := gexec.Start(cmd, GinkgoWriter, GinkgoWriter)
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(func() {
-			p.Interrupt()
-			Eventually(p).WithTimeout(10 * time.Second).Should(gexec.Exit())
-		})
-		listening := regexp.MustCompile(`listening on https://(\S+)`)
-		Eventually(p.Out).WithTimeout(10 * time.Second).Should(Say(listening.String()))
-		addr := string(listening.FindSubmatch(p.Out.Contents())[1])
 
 		s := proxylab("conformance", "--reverse", "https://"+addr, "--origin", origin, "--cacert", certFile, "--case", "6")
 		Expect(s.ExitCode()).To(Equal(0), string(s.Out.Contents()))
