@@ -9,7 +9,7 @@
 //	Case (raw request template, expectations)
 //	  │ render: {target} {host} {auth} filled for the mode (reverse or forward)
 //	  ▼
-//	probe ──raw TCP──▶ proxy under test ──▶ Origin (records every request,
+//	probe ──raw TCP (or TLS)──▶ proxy under test ──▶ Origin (records every request,
 //	  │                     │                      answers per case: CL+TE,
 //	  │                     └──▶ canary            truncated body, 101, 417…)
 //	  │                          (loopback listener that must never be dialled)
@@ -24,5 +24,8 @@
 // the origin can tell which case a request belongs to, including requests
 // smuggled behind another one. Cases run one after another on fresh
 // connections; nothing but loopback addresses is ever asked for, so a probe
-// cannot make the proxy under test reach another machine.
+// cannot make the proxy under test reach another machine. With Config.TLS
+// every connection to the proxy is a TLS client connection (an HTTPS proxy;
+// StartBuiltinTLS serves proxylab's own that way), the HTTP/2 cases
+// negotiating h2 by ALPN.
 package conformance
