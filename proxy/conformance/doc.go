@@ -9,7 +9,7 @@
 //	Case (raw request template, expectations)
 //	  │ render: {target} {host} {auth} filled for the mode (reverse or forward)
 //	  ▼
-//	probe ──raw TCP (or TLS)──▶ proxy under test ──▶ Origin (records every request,
+//	probe ──raw TCP──▶ proxy under test ──▶ Origin (records every request,
 //	  │                     │                      answers per case: CL+TE,
 //	  │                     └──▶ canary            truncated body, 101, 417…)
 //	  │                          (loopback listener that must never be dialled)
