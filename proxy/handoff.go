@@ -29,14 +29,7 @@ func (c *conn) giveAway() {
 	c.mu.Unlock()
 	c.e.remove(c)
 	c.rw.SetDeadline(time.Time{})
-	if c.br != nil {
-		putReader(c, c.br)
-		c.br = nil
-	}
-	if c.bw != nil {
-		putWriter(c, c.bw)
-		c.bw = nil
-	}
+	c.release()
 }
 
 // handoffListener is the listener net/http serves HTTP/2 prior-knowledge

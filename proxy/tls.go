@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -97,11 +96,10 @@ func (c *conn) handshake(tc *tls.Conn) bool {
 	if d <= 0 {
 		d = defaultHandshakeTimeout
 	}
+	// The deadline bounds it; Shutdown and Close end it by closing the
+	// connection, which counts as idle until its first request.
 	tc.SetDeadline(time.Now().Add(d))
-	ctx, cancel := context.WithTimeout(c.e.ctx, d)
-	err := tc.HandshakeContext(ctx)
-	cancel()
-	if err != nil {
+	if err := tc.Handshake(); err != nil {
 		var re tls.RecordHeaderError
 		if errors.As(err, &re) && re.Conn != nil && tlsRecordHeaderLooksLikeHTTP(re.RecordHeader) {
 			// As net/http: a plain HTTP request on the TLS port.

@@ -87,56 +87,43 @@ var _ = Describe("TLS clients", func() {
 		})
 	})
 
-	It("should serve HTTP/2 over TLS and tell the upstream the scheme was https", func() {
-		resp, err := client.Get("https://a.test/")
-		Expect(err).NotTo(HaveOccurred())
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		Expect(resp.Proto).To(Equal("HTTP/2.0"))
-		Expect(string(body)).To(Equal("server1"))
-		r, _ := s1.lastRequest()
-		Expect(r.Header.Get("X-Forwarded-Proto")).To(Equal("https"))
-		Expect(r.Header.Get("Via")).To(Equal("2 proxylab"))
-	})
+	for _, h2 := range []bool{true, false} {
+		proto, via := "HTTP/2.0", "2 proxylab"
+		if !h2 {
+			proto, via = "HTTP/1.1", "1.1 proxylab"
+		}
+		When("the client speaks "+proto, func() {
+			BeforeEach(func() {
+				if !h2 {
+					tr := client.Transport.(*http.Transport)
+					tr.ForceAttemptHTTP2 = false
+					tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+					tr.TLSClientConfig.NextProtos = []string{"http/1.1"}
+				}
+			})
 
-	It("should answer 421 when the Host is not the TLS server name and no route takes it", func() {
-		req, _ := http.NewRequest("GET", "https://b.test/", nil)
-		req.Host = "c.test"
-		resp, err := client.Do(req)
-		Expect(err).NotTo(HaveOccurred())
-		resp.Body.Close()
-		Expect(resp.StatusCode).To(Equal(http.StatusMisdirectedRequest))
-	})
+			It("should serve it over TLS and tell the upstream the scheme was https", func() {
+				resp, err := client.Get("https://a.test/")
+				Expect(err).NotTo(HaveOccurred())
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				Expect(resp.Proto).To(Equal(proto))
+				Expect(string(body)).To(Equal("server1"))
+				r, _ := s1.lastRequest()
+				Expect(r.Header.Get("X-Forwarded-Proto")).To(Equal("https"))
+				Expect(r.Header.Get("Via")).To(Equal(via))
+			})
 
-	When("the client speaks HTTP/1.1 only", func() {
-		BeforeEach(func() {
-			tr := client.Transport.(*http.Transport)
-			tr.ForceAttemptHTTP2 = false
-			tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
-			tr.TLSClientConfig.NextProtos = []string{"http/1.1"}
+			It("should answer 421 when the Host is not the TLS server name and no route takes it", func() {
+				req, _ := http.NewRequest("GET", "https://b.test/", nil)
+				req.Host = "c.test"
+				resp, err := client.Do(req)
+				Expect(err).NotTo(HaveOccurred())
+				resp.Body.Close()
+				Expect(resp.StatusCode).To(Equal(http.StatusMisdirectedRequest))
+			})
 		})
-
-		It("should serve it over TLS and tell the upstream the scheme was https", func() {
-			resp, err := client.Get("https://a.test/")
-			Expect(err).NotTo(HaveOccurred())
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			Expect(resp.Proto).To(Equal("HTTP/1.1"))
-			Expect(string(body)).To(Equal("server1"))
-			r, _ := s1.lastRequest()
-			Expect(r.Header.Get("X-Forwarded-Proto")).To(Equal("https"))
-			Expect(r.Header.Get("Via")).To(Equal("1.1 proxylab"))
-		})
-
-		It("should answer 421 when the Host is not the TLS server name", func() {
-			req, _ := http.NewRequest("GET", "https://b.test/", nil)
-			req.Host = "c.test"
-			resp, err := client.Do(req)
-			Expect(err).NotTo(HaveOccurred())
-			resp.Body.Close()
-			Expect(resp.StatusCode).To(Equal(http.StatusMisdirectedRequest))
-		})
-	})
+	}
 })
 
 var _ = Describe("WebSocket over TLS", func() {
